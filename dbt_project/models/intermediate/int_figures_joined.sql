@@ -1,0 +1,94 @@
+-- Every figure with its dimensions' labels and its source's date, so marts never re-join.
+with figures as (
+
+    select * from {{ ref('stg_raw__figures') }}
+
+),
+
+sources as (
+
+    select * from {{ ref('stg_raw__sources') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('lookup_companies') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('lookup_segments') }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('lookup_metrics') }}
+
+),
+
+measures as (
+
+    select * from {{ ref('lookup_measures') }}
+
+),
+
+units as (
+
+    select * from {{ ref('lookup_units') }}
+
+),
+
+joined as (
+
+    select
+        figures.figure_id,
+        figures.source_id,
+        sources.publication_date as source_publication_date,
+        figures.company_id,
+        companies.name_en as company_name_en,
+        companies.name_zh as company_name_zh,
+        figures.segment_id,
+        segments.name_en as segment_name_en,
+        segments.name_zh as segment_name_zh,
+        figures.scope,
+        figures.business_en,
+        figures.business_zh,
+        coalesce(figures.business_en, '') as business_key,
+        figures.metric_id,
+        metrics.name_en as metric_name_en,
+        metrics.name_zh as metric_name_zh,
+        figures.measure_id,
+        measures.name_en as measure_name_en,
+        measures.name_zh as measure_name_zh,
+        figures.period_label,
+        figures.period_type,
+        figures.period_start_date,
+        figures.period_end_date,
+        figures.value,
+        figures.unit_id,
+        units.is_monetary,
+        case when units.is_monetary then figures.value / 1e9 end as value_cny_bn,
+        figures.qualifier,
+        figures.qualifier = 'exact' as is_exact,
+        figures.quote_zh,
+        figures.quote_en,
+        figures.translation_discrepancy,
+        figures.translation_discrepancy is not null as has_translation_discrepancy,
+        figures.note,
+        figures.source_file,
+        figures.source_row
+
+    from figures
+    inner join sources on figures.source_id = sources.source_id
+    inner join companies on figures.company_id = companies.company_id
+    inner join segments on figures.segment_id = segments.segment_id
+    inner join metrics on figures.metric_id = metrics.metric_id
+    inner join measures on figures.measure_id = measures.measure_id
+    inner join units on figures.unit_id = units.unit_id
+
+)
+
+select * from joined

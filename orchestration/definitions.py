@@ -1,0 +1,22 @@
+"""The one Definitions object: workspace.yaml, `dagster dev` and the tests load this module."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.automation import daily_warehouse_schedule, warehouse_job
+from orchestration.ingestion.assets import (
+    figures_match_contract,
+    raw_tables,
+    sources_match_contract,
+)
+from orchestration.resources import build_resources
+from orchestration.transformation import warehouse_dbt_models
+
+defs = dg.Definitions(
+    assets=[raw_tables, warehouse_dbt_models],
+    asset_checks=[figures_match_contract, sources_match_contract],
+    jobs=[warehouse_job],
+    schedules=[daily_warehouse_schedule],
+    resources=build_resources(),
+)

@@ -1,0 +1,1 @@
+"""pandera models of the raw entities: the input contract of raw/, enforced."""

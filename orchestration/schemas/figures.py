@@ -1,0 +1,212 @@
+"""The contract of raw/<source_id>/figures.csv, as a pandera model.
+
+Every rule here is one a curator can break by hand: a typo in a key, a value in billions
+instead of yuan, a quote that does not state the number. `row_problems` turns pandera's
+failure cases into one plain sentence per broken row, so a rejected row says what to fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, timedelta
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from orchestration.figures.numbers import supporting_mention
+from orchestration.schemas.reference import load_reference
+
+REF = load_reference()
+
+REQUIRED_COLUMNS = (
+    "figure_id", "company", "scope", "segment", "metric", "measure", "period",
+    "period_start", "period_end", "value", "unit", "qualifier", "quote_zh",
+)  # fmt: skip
+OPTIONAL_COLUMNS = ("business", "business_zh", "quote_en", "translation_discrepancy", "note")
+COLUMNS = (
+    "figure_id", "company", "business", "business_zh", "scope", "segment", "metric", "measure",
+    "period", "period_start", "period_end", "value", "unit", "qualifier", "quote_zh", "quote_en",
+    "translation_discrepancy", "note",
+)  # fmt: skip
+
+SCOPES = ("segment", "unit")
+QUALIFIERS = ("exact", "approx", "over", "at_least", "nearly", "under")
+DISCREPANCIES = ("value", "scope", "company", "period")
+GROWTH_MEASURES = ("yoy_growth", "mom_growth")
+SHARE_MEASURES = ("share_of_company_revenue", "share_of_parent")
+PERCENT_MIN, PERCENT_MAX = -100.0, 1000.0
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+PERIOD_PATTERN = (
+    r"^(\d{4}|\d{4}Q[1-4]|\d{4}-\d{2}|\d{4}-\d{2}-\d{2}|\d{4}-\d{2}-\d{2}/\d{4}-\d{2}-\d{2})$"
+)
+
+
+def period_bounds(label: str) -> tuple[date, date] | None:
+    """First and last day of a period label: 2024, 2024Q4, 2024-12, 2024-12-31, a/b."""
+    try:
+        if re.fullmatch(r"\d{4}", label):
+            year = int(label)
+            return date(year, 1, 1), date(year, 12, 31)
+        if m := re.fullmatch(r"(\d{4})Q([1-4])", label):
+            year, quarter = int(m.group(1)), int(m.group(2))
+            return _month_bounds(year, 3 * quarter - 2)[0], _month_bounds(year, 3 * quarter)[1]
+        if m := re.fullmatch(r"(\d{4})-(\d{2})", label):
+            return _month_bounds(int(m.group(1)), int(m.group(2)))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
+            day = date.fromisoformat(label)
+            return day, day
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}/\d{4}-\d{2}-\d{2}", label):
+            start, end = label.split("/")
+            return date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        return None
+    return None
+
+
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def expected_unit(metric: str, measure: str) -> str | None:
+    """The unit a figure of this metric and measure must be stated in."""
+    if measure in GROWTH_MEASURES or measure in SHARE_MEASURES:
+        return "percent"
+    if measure == "rank":
+        return "rank"
+    return REF.metric_units.get(metric)
+
+
+def _present(value: object) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+class FigureSchema(pa.DataFrameModel):
+    """One row per figure a source states, in base units, with its verbatim quotes."""
+
+    figure_id: Series[str] = pa.Field(
+        unique=True, str_matches=ID_PATTERN, description="Stable id, unique across sources."
+    )
+    company: Series[str] = pa.Field(isin=REF.companies, description="Company key (seed).")
+    business: Series[str] = pa.Field(nullable=True, description="Business unit, in English.")
+    business_zh: Series[str] = pa.Field(nullable=True, description="Business unit, in Chinese.")
+    scope: Series[str] = pa.Field(
+        isin=SCOPES, description="segment: the company's whole segment; unit: a part of it."
+    )
+    segment: Series[str] = pa.Field(isin=REF.segments, description="Segment key (seed).")
+    metric: Series[str] = pa.Field(isin=REF.metrics, description="Metric key (seed).")
+    measure: Series[str] = pa.Field(isin=REF.measures, description="Level, growth, share, rank.")
+    period: Series[str] = pa.Field(str_matches=PERIOD_PATTERN, description="Period label.")
+    period_start: Series[pa.DateTime] = pa.Field(description="First day of the period.")
+    period_end: Series[pa.DateTime] = pa.Field(description="Last day of the period.")
+    value: Series[float] = pa.Field(description="The value in base units (yuan, users, %).")
+    unit: Series[str] = pa.Field(isin=REF.units, description="Unit key (seed).")
+    qualifier: Series[str] = pa.Field(isin=QUALIFIERS, description="exact, approx, over, ...")
+    quote_zh: Series[str] = pa.Field(str_length={"min_value": 1}, description="Chinese quote.")
+    quote_en: Series[str] = pa.Field(nullable=True, description="English quote, if any.")
+    translation_discrepancy: Series[str] = pa.Field(
+        nullable=True, isin=DISCREPANCIES, description="How the English disagrees, if it does."
+    )
+    note: Series[str] = pa.Field(nullable=True, description="Curator's note.")
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check(name="value_is_finite")
+    def value_is_finite(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["value"].map(lambda v: isinstance(v, float) and math.isfinite(v))
+
+    @pa.dataframe_check(name="period_matches_dates")
+    def period_matches_dates(cls, df: pd.DataFrame) -> Series[bool]:
+        def ok(row: pd.Series) -> bool:
+            bounds = period_bounds(row["period"])
+            if bounds is None or pd.isna(row["period_start"]) or pd.isna(row["period_end"]):
+                return False
+            return (row["period_start"].date(), row["period_end"].date()) == bounds
+
+        return df.apply(ok, axis=1)
+
+    @pa.dataframe_check(name="unit_fits_metric")
+    def unit_fits_metric(cls, df: pd.DataFrame) -> Series[bool]:
+        return pd.Series(
+            [
+                expected_unit(m, s) == u
+                for m, s, u in zip(df["metric"], df["measure"], df["unit"], strict=True)
+            ],
+            index=df.index,
+        )
+
+    @pa.dataframe_check(name="value_in_range")
+    def value_in_range(cls, df: pd.DataFrame) -> Series[bool]:
+        value, unit, measure = df["value"], df["unit"], df["measure"]
+        percent_ok = value.between(PERCENT_MIN, PERCENT_MAX)
+        share_ok = value.between(0, 100)
+        rank_ok = (value >= 1) & (value == value.round())
+        return (
+            ((unit != "percent") | percent_ok)
+            & (~measure.isin(SHARE_MEASURES) | share_ok)
+            & ((unit != "rank") | rank_ok)
+            & ((measure != "level") | (value >= 0))
+        )
+
+    @pa.dataframe_check(name="quote_zh_states_value")
+    def quote_zh_states_value(cls, df: pd.DataFrame) -> Series[bool]:
+        return pd.Series(
+            [
+                _present(q) and supporting_mention(q, "zh", v, u) is not None
+                for q, v, u in zip(df["quote_zh"], df["value"], df["unit"], strict=True)
+            ],
+            index=df.index,
+        )
+
+    @pa.dataframe_check(name="quote_en_states_value")
+    def quote_en_states_value(cls, df: pd.DataFrame) -> Series[bool]:
+        return pd.Series(
+            [
+                not _present(q) or d == "value" or supporting_mention(q, "en", v, u) is not None
+                for q, v, u, d in zip(
+                    df["quote_en"],
+                    df["value"],
+                    df["unit"],
+                    df["translation_discrepancy"],
+                    strict=False,
+                )
+            ],
+            index=df.index,
+        )
+
+
+class SourceSchema(pa.DataFrameModel):
+    """One row per source document, from raw/<source_id>/source.yaml."""
+
+    source_id: Series[str] = pa.Field(unique=True, str_matches=ID_PATTERN, description="Folder.")
+    title_en: Series[str] = pa.Field(nullable=True, description="Title in English.")
+    title_zh: Series[str] = pa.Field(nullable=True, description="Title in Chinese.")
+    publisher: Series[str] = pa.Field(str_length={"min_value": 1}, description="Publisher.")
+    author: Series[str] = pa.Field(nullable=True, description="Author.")
+    publication_date: Series[pa.DateTime] = pa.Field(description="Date of publication.")
+    languages: Series[str] = pa.Field(
+        str_matches=r"^(zh|en)(,(zh|en))*$", description="Languages of the text, e.g. zh,en."
+    )
+    authoritative_language: Series[str] = pa.Field(
+        isin=("zh", "en"), description="The language whose wording wins."
+    )
+    citation: Series[str] = pa.Field(str_length={"min_value": 1}, description="Citation line.")
+    notes: Series[str] = pa.Field(nullable=True, description="Curator's notes.")
+    text: Series[str] = pa.Field(nullable=True, description="Path of the article text, if kept.")
+
+    class Config:
+        strict = True
+        coerce = True
+
+    @pa.dataframe_check(name="has_a_title")
+    def has_a_title(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["title_en"].notna() | df["title_zh"].notna()
+
+
+SOURCE_COLUMNS = tuple(SourceSchema.to_schema().columns)
+SOURCE_REQUIRED = ("source_id", "publisher", "publication_date", "languages", "citation")

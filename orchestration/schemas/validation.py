@@ -1,0 +1,112 @@
+"""Run a pandera model over raw rows and say, per row, what is wrong in plain words.
+
+pandera reports failure cases by check; a curator needs them by row. Column checks (types,
+keys, patterns, uniqueness) run first; rows that pass them are then checked as whole rows
+(period against dates, unit against metric, quote against value), because those checks need
+typed columns. Every problem of a row is kept, so one edit fixes it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+import pandera.pandas as pa
+
+from orchestration.schemas.figures import PERCENT_MAX, PERCENT_MIN, expected_unit
+
+SEED_OF_COLUMN = {
+    "company": "lookup_companies.csv",
+    "segment": "lookup_segments.csv",
+    "metric": "lookup_metrics.csv",
+    "unit": "lookup_units.csv",
+    "measure": "lookup_measures.csv",
+}
+
+ROW_CHECK_MESSAGES = {
+    "value_is_finite": lambda r: f"value {r.get('value')!r} is not a finite number",
+    "period_matches_dates": lambda r: (
+        f"period {r.get('period')!r} does not match period_start {_day(r.get('period_start'))}"
+        f" and period_end {_day(r.get('period_end'))}"
+    ),
+    "unit_fits_metric": lambda r: (
+        f"unit {r.get('unit')!r} does not fit metric {r.get('metric')!r} with measure "
+        f"{r.get('measure')!r}: expected {expected_unit(r.get('metric'), r.get('measure'))!r}"
+    ),
+    "value_in_range": lambda r: (
+        f"value {r.get('value')!r} is out of range for unit {r.get('unit')!r} and measure "
+        f"{r.get('measure')!r} (levels are >= 0, percents {PERCENT_MIN:g} to {PERCENT_MAX:g}, "
+        "shares 0 to 100, ranks whole numbers >= 1)"
+    ),
+    "quote_zh_states_value": lambda r: (
+        f"quote_zh {r.get('quote_zh')!r} does not state value {r.get('value')!r} {r.get('unit')}"
+        " (values are in base units: 1977 亿元 is 197700000000)"
+    ),
+    "quote_en_states_value": lambda r: (
+        f"quote_en {r.get('quote_en')!r} does not state value {r.get('value')!r} {r.get('unit')}"
+        " (set translation_discrepancy to 'value' if the English states another number)"
+    ),
+    "has_a_title": lambda r: "title_en and title_zh are both empty",
+}
+
+
+def _day(value: object) -> str:
+    return str(value)[:10] if value is not None and not pd.isna(value) else "(empty)"
+
+
+def _column_message(column: str, check: str, failure_case: object) -> str:
+    shown = repr(failure_case)
+    if check.startswith("coerce_dtype") or check.startswith("dtype"):
+        if "datetime" in check:
+            return f"{column} {shown} is not a date (write YYYY-MM-DD)"
+        return f"{column} {shown} is not a plain number (write 197700000000: no commas, no units)"
+    if check.startswith("isin"):
+        seed = SEED_OF_COLUMN.get(column)
+        where = f" (add new keys to dbt_project/seeds/{seed})" if seed else ""
+        return f"{column} {shown} is not one of the allowed values {check[5:-1]}{where}"
+    if check == "not_nullable":
+        return f"{column} is empty"
+    if check == "field_uniqueness":
+        return f"{column} {shown} appears more than once"
+    if check.startswith("str_matches"):
+        return f"{column} {shown} has the wrong format (expected {check[12:-1]})"
+    if check.startswith("str_length"):
+        return f"{column} is empty"
+    return f"{column} {shown} fails {check}"
+
+
+def validate_rows(
+    frame: pd.DataFrame, schema: type[pa.DataFrameModel]
+) -> tuple[pd.DataFrame, dict[object, list[tuple[str | None, str]]]]:
+    """The rows that pass, typed by the schema, and (column, message) problems per failing row."""
+    problems: dict[object, list[tuple[str | None, str]]] = defaultdict(list)
+    remaining = frame
+    for _ in range(3):
+        try:
+            return schema.validate(remaining, lazy=True), dict(problems)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+        failed = _collect(cases, remaining, problems)
+        if not failed:
+            raise RuntimeError(f"{schema.__name__} failed without naming a row:\n{cases}")
+        remaining = remaining.drop(index=list(failed))
+    return schema.validate(remaining, lazy=True), dict(problems)
+
+
+def _collect(cases: pd.DataFrame, frame: pd.DataFrame, problems: dict) -> set:
+    """Add the messages of the failure cases that name a row; return those rows."""
+    column_cases = cases[(cases["schema_context"] == "Column") & cases["index"].notna()]
+    # Row checks on untyped columns are noise: when a column failed, they run on the next pass.
+    rows = column_cases if len(column_cases) else cases[cases["index"].notna()]
+    failed = set()
+    for case in rows.itertuples(index=False):
+        index, check = case.index, str(case.check)
+        if case.schema_context == "Column":
+            problem = (case.column, _column_message(case.column, check, case.failure_case))
+        else:
+            describe = ROW_CHECK_MESSAGES.get(check, lambda r, c=check: f"fails check {c}")
+            problem = (None, describe(frame.loc[index].to_dict()))
+        failed.add(index)
+        if problem not in problems[index]:
+            problems[index].append(problem)
+    return failed

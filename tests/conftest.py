@@ -1,0 +1,88 @@
+"""Shared fixtures: a prepared dbt manifest, a temporary warehouse, and full pipeline runs."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+
+SEED_RAW = PROJECT_ROOT / "raw"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def _dbt_inputs() -> list[Path]:
+    folders = ("models", "macros", "seeds", "tests")
+    files = [p for f in folders for p in (DBT_PROJECT_DIR / f).rglob("*") if p.is_file()]
+    return [*files, DBT_PROJECT_DIR / "dbt_project.yml"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    """dagster-dbt reads target/manifest.json at import: parse once if it is missing or stale."""
+    newest = max(p.stat().st_mtime for p in _dbt_inputs())
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+        dbt = Path(sys.executable).parent / "dbt"
+        subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+    return MANIFEST
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_on_path():
+    """dagster-dbt runs `dbt` from PATH: make it the one beside this interpreter."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ["PATH"]
+
+
+def copy_raw(target: Path) -> Path:
+    """A private copy of the committed raw/ folders, to change in a test."""
+    shutil.copytree(SEED_RAW, target, ignore=shutil.ignore_patterns("README.md"))
+    return target
+
+
+def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:
+    """One full run of the warehouse job (every asset and check) into `warehouse`."""
+    from orchestration.definitions import defs
+
+    old = {key: os.environ.get(key) for key in (WAREHOUSE_ENV, RAW_DIR_ENV)}
+    os.environ[WAREHOUSE_ENV], os.environ[RAW_DIR_ENV] = str(warehouse), str(raw)
+    try:
+        return defs.resolve_job_def("warehouse").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        e.event_specific_data.check_name
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory) -> Path:
+    """The seed data, run once through the whole pipeline; shared by read-only tests."""
+    folder = tmp_path_factory.mktemp("built")
+    warehouse = folder / "warehouse.duckdb"
+    result = run_warehouse(warehouse, copy_raw(folder / "raw"))
+    assert result.success, [e.message for e in result.all_events if "FAILURE" in e.event_type_value]
+    assert failed_checks(result) == []
+    return warehouse
