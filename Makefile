@@ -15,7 +15,7 @@ PYTHON := $(CURDIR)/.venv/bin/python
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: help setup run test ui sql lint clean
+.PHONY: help setup run test ui sql lint clean draft check-source coverage
 
 help:
 	@echo "make run    set up, then build the warehouse once ($(WAREHOUSE_PATH))"
@@ -23,6 +23,9 @@ help:
 	@echo "make ui     the Dagster UI (assets, checks, job, schedule) on http://127.0.0.1:3000"
 	@echo 'make sql Q="select * from marts.segments"   query the warehouse, read-only'
 	@echo "make lint   ruff check and format check"
+	@echo "make draft TEXT=raw/<id>/article.txt   draft figures.csv from an article (raw/README.md)"
+	@echo "make check-source SOURCE=raw/<id>       validate one source folder, no warehouse needed"
+	@echo "make coverage SOURCE=raw/<id>           numbers of the article no figure or exclusion covers"
 
 $(UV):
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11 or newer) is needed"; exit 2; }
@@ -54,6 +57,15 @@ ui: setup
 
 sql: setup
 	@$(PYTHON) -m orchestration.query "$(Q)"
+
+draft: setup
+	@$(PYTHON) -m orchestration.figures draft "$(TEXT)"
+
+check-source: setup
+	@$(PYTHON) -m orchestration.figures check "$(SOURCE)"
+
+coverage: setup
+	@$(PYTHON) -m orchestration.figures coverage "$(SOURCE)"
 
 lint: setup
 	$(PYTHON) -m ruff check .

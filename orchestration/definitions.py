@@ -10,12 +10,13 @@ from orchestration.ingestion.assets import (
     raw_tables,
     sources_match_contract,
 )
+from orchestration.ingestion.coverage import every_number_is_accounted_for, text_coverage
 from orchestration.resources import build_resources
 from orchestration.transformation import warehouse_dbt_models
 
 defs = dg.Definitions(
-    assets=[raw_tables, warehouse_dbt_models],
-    asset_checks=[figures_match_contract, sources_match_contract],
+    assets=[raw_tables, text_coverage, warehouse_dbt_models],
+    asset_checks=[figures_match_contract, sources_match_contract, every_number_is_accounted_for],
     jobs=[warehouse_job],
     schedules=[daily_warehouse_schedule],
     resources=build_resources(),

@@ -41,10 +41,16 @@ def test_every_curated_figure_reaches_the_fact_table(built_warehouse):
 
 def test_a_second_run_changes_nothing(tmp_path):
     warehouse, raw = tmp_path / "w.duckdb", copy_raw(tmp_path / "raw")
-    tables = (
-        "raw.sources raw.figures raw.figures_rejected marts.figures marts.companies "
-        "marts.segments marts.company_segments marts.segment_rankings"
-    ).split()
+    tables = [
+        "raw.sources",
+        "raw.figures",
+        "raw.figures_rejected",
+        "marts.figures",
+        "marts.companies",
+        "marts.segments",
+        "marts.company_segments",
+        "marts.segment_rankings",
+    ]
     sql = " union all ".join(f"select '{t}', count(*) from {t}" for t in tables)
     assert run_warehouse(warehouse, raw).success
     first = query(warehouse, sql)
@@ -61,7 +67,9 @@ def test_a_bad_row_is_kept_and_reported_while_the_rest_builds(tmp_path):
     result = run_warehouse(tmp_path / "w.duckdb", raw)
     assert result.success
     assert failed_checks(result) == ["figures_match_contract"]  # a warning, not a block
-    ((reason, row),) = query(tmp_path / "w.duckdb", "select reason, source_row from raw.figures_rejected")
+    ((reason, row),) = query(
+        tmp_path / "w.duckdb", "select reason, source_row from raw.figures_rejected"
+    )
     assert "company 'tencnet'" in reason and row == len(lines)
     assert query(tmp_path / "w.duckdb", "select count(*) from marts.figures") == [(len(lines) - 2,)]
 
@@ -74,6 +82,8 @@ def test_a_reconciliation_test_fails_when_the_parts_do_not_add_up(tmp_path):
     text = text.replace("139700000000", "149700000000").replace("1397 亿元", "1497 亿元")
     text = text.replace("139.7 billion", "149.7 billion")
     figures.write_text(text, encoding="utf-8")
+    source = figures.parent / "source.yaml"  # the altered quotes are not in the article's text
+    source.write_text(source.read_text(encoding="utf-8").replace("text:", "# text:"), "utf-8")
     result = run_warehouse(tmp_path / "w.duckdb", raw)
     assert "assert_stated_parts_sum_to_stated_totals" in failed_checks(result)
 

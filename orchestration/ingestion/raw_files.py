@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from orchestration.figures.provenance import SourceText, load_text, quote_problems, resolve_text
 from orchestration.paths import display
 from orchestration.schemas.figures import (
     COLUMNS,
@@ -33,6 +34,7 @@ from orchestration.schemas.validation import validate_rows
 
 SOURCE_FILE = "source.yaml"
 FIGURES_FILE = "figures.csv"
+EXCLUSIONS_FILE = "exclusions.csv"
 LINEAGE_COLUMNS = ("source_id", "source_file", "source_row", "file_hash")
 REJECTED_COLUMNS = (
     "source_id", "source_file", "source_row", "figure_id", "column_name", "reason", "record",
@@ -64,6 +66,8 @@ class SourceFolder:
     metadata: dict | None = None
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    text: SourceText | None = None
+    text_status: str = "no text entry in source.yaml"
 
     @property
     def figures_path(self) -> str:
@@ -100,6 +104,7 @@ class Batch:
     figures: pd.DataFrame
     rejected: pd.DataFrame
     file_hashes: dict[str, str]
+    text_status: dict[str, str] = field(default_factory=dict)
 
 
 def discover(raw_dir: Path) -> list[Path]:
@@ -112,7 +117,7 @@ def discover(raw_dir: Path) -> list[Path]:
 def folder_hash(folder: Path) -> str:
     """sha256 over the folder's contract files, to tell an unchanged source from a changed one."""
     digest = hashlib.sha256()
-    for name in (SOURCE_FILE, FIGURES_FILE):
+    for name in (SOURCE_FILE, FIGURES_FILE, EXCLUSIONS_FILE):
         path = folder / name
         digest.update(name.encode())
         digest.update(path.read_bytes() if path.is_file() else b"\0missing")
@@ -161,6 +166,27 @@ def _read_metadata(source: SourceFolder) -> None:
         )
         return
     source.metadata = {key: _text(data.get(key)) for key in SOURCE_COLUMNS}
+    _attach_text(source)
+
+
+def _attach_text(source: SourceFolder) -> None:
+    """Find the source's text, if this machine has it, for the verbatim quote check."""
+    entry = source.metadata.get("text")
+    if not entry:
+        return
+    path = resolve_text(entry, source.folder)
+    if path is None:
+        source.text_status = (
+            f"text {entry!r} not found (looked beside source.yaml and in SOURCE_TEXT_PATH): "
+            "quotes not checked against it"
+        )
+        return
+    try:
+        source.text = load_text(path)
+    except (OSError, UnicodeDecodeError) as error:
+        source.text_status = f"text {display(path)} unreadable ({error}): quotes not checked"
+        return
+    source.text_status = f"quotes checked against {display(path)}"
 
 
 def _text(value: object) -> str | None:
@@ -262,6 +288,7 @@ def read_raw(raw_dir: Path) -> Batch:
         figures=figures,
         rejected=pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS)),
         file_hashes={folder.source_id: folder.file_hash for folder in folders},
+        text_status={folder.source_id: folder.text_status for folder in folders},
     )
 
 
@@ -314,6 +341,16 @@ def _validate_figures(folders: list[SourceFolder]) -> pd.DataFrame:
         columns=list(COLUMNS),
     )
     valid, problems = validate_rows(frame, FigureSchema)
+    for index in valid.index:
+        folder, _, record = entries[index]
+        if folder.text is None:
+            continue
+        for column, message in quote_problems(
+            folder.text, record.get("quote_zh"), record.get("quote_en")
+        ):
+            figure = f"figure {record.get('figure_id')}: "
+            problems.setdefault(index, []).append((column, figure + message))
+    valid = valid.drop(index=[i for i in valid.index if i in problems])
     for index, messages in problems.items():
         folder, line, record = entries[index]
         text = "; ".join(message for _, message in messages)

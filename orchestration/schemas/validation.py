@@ -39,12 +39,14 @@ ROW_CHECK_MESSAGES = {
         "shares 0 to 100, ranks whole numbers >= 1)"
     ),
     "quote_zh_states_value": lambda r: (
-        f"quote_zh {r.get('quote_zh')!r} does not state value {r.get('value')!r} {r.get('unit')}"
-        " (values are in base units: 1977 亿元 is 197700000000)"
+        f"figure {r.get('figure_id')}: quote_zh {r.get('quote_zh')!r} does not state value "
+        f"{r.get('value')} {r.get('unit')} (quote_en: {r.get('quote_en')!r}); values are in "
+        "base units: 1977 亿元 is 197700000000"
     ),
     "quote_en_states_value": lambda r: (
-        f"quote_en {r.get('quote_en')!r} does not state value {r.get('value')!r} {r.get('unit')}"
-        " (set translation_discrepancy to 'value' if the English states another number)"
+        f"figure {r.get('figure_id')}: quote_en {r.get('quote_en')!r} does not state value "
+        f"{r.get('value')} {r.get('unit')} (quote_zh: {r.get('quote_zh')!r}); if the English "
+        "states another number, set translation_discrepancy to 'value'"
     ),
     "has_a_title": lambda r: "title_en and title_zh are both empty",
 }
