@@ -1,9 +1,16 @@
 -- Revenue per company, segment, business and period: the stated level, growth and share side
--- by side, and the prior-year revenue they imply. Built from the latest statement of each fact.
+-- by side, and what they imply (prior-year revenue, the company's total revenue). Built from the
+-- latest statement of each fact; a fact that sources state with different values is flagged.
 with revenue_figures as (
 
     select * from {{ ref('int_figures_latest') }}
     where metric_id = 'revenue'
+
+),
+
+conflicts as (
+
+    select distinct figure_id as conflicting_figure_id from {{ ref('figure_conflicts') }}
 
 ),
 
@@ -26,12 +33,17 @@ lines as (
         max(case when measure_id = 'yoy_growth' then qualifier end) as revenue_yoy_growth_qualifier,
         max(case when measure_id = 'share_of_company_revenue' then value end)
             as share_of_company_revenue_pct,
+        max(case when measure_id = 'share_of_company_revenue' then qualifier end)
+            as share_qualifier,
         max(case when measure_id = 'level' then figure_id end) as revenue_figure_id,
         max(case when measure_id = 'yoy_growth' then figure_id end) as growth_figure_id,
         max(case when measure_id = 'share_of_company_revenue' then figure_id end)
-            as share_figure_id
+            as share_figure_id,
+        -- true when another source states one of these facts with a different value
+        count(conflicts.conflicting_figure_id) > 0 as has_conflicting_statements
 
     from revenue_figures
+    left join conflicts on revenue_figures.figure_id = conflicts.conflicting_figure_id
     group by company_id, segment_id, business_key, period_label
 
 ),
@@ -68,11 +80,23 @@ final as (
         -- Derived: revenue / (1 + growth), to the million. Exact figures only: a bound gives none.
         case
             when revenue_qualifier = 'exact' and revenue_yoy_growth_qualifier = 'exact'
-                then round(revenue_cny_bn / (1 + revenue_yoy_growth_pct / 100), 3)
+                then round(
+                    {{ implied_prior_year_value('revenue_cny_bn', 'revenue_yoy_growth_pct') }}, 3
+                )
         end as implied_prior_year_revenue_cny_bn,
+        -- Derived: 100 * revenue / share of company revenue, to the million; exact figures only.
+        case
+            when revenue_qualifier = 'exact' and share_qualifier = 'exact'
+                and share_of_company_revenue_pct > 0
+                then round(
+                    {{ implied_company_revenue('revenue_cny_bn', 'share_of_company_revenue_pct') }},
+                    3
+                )
+        end as implied_company_revenue_cny_bn,
         revenue_figure_id,
         growth_figure_id,
-        share_figure_id
+        share_figure_id,
+        has_conflicting_statements
 
     from stated
 

@@ -1,4 +1,6 @@
--- The fact table: every figure every source states, with labels in both languages.
+-- The fact table: every figure every source states, with labels in both languages. A fact that
+-- several sources state has a row per statement: is_latest_statement marks the one the other
+-- marts use, has_conflicting_statements the facts whose sources disagree (figure_conflicts).
 with figures as (
 
     select * from {{ ref('int_figures_joined') }}
@@ -7,7 +9,13 @@ with figures as (
 
 latest as (
 
-    select figure_id, n_statements from {{ ref('int_figures_latest') }}
+    select * from {{ ref('int_figures_latest') }}
+
+),
+
+conflicts as (
+
+    select distinct figure_id as conflicting_figure_id from {{ ref('figure_conflicts') }}
 
 ),
 
@@ -24,6 +32,7 @@ final as (
         figures.segment_name_en,
         figures.segment_name_zh,
         figures.scope,
+        figures.business_key,
         figures.business_en,
         figures.business_zh,
         figures.metric_id,
@@ -41,7 +50,9 @@ final as (
         figures.value_cny_bn,
         figures.qualifier,
         figures.is_exact,
-        latest.figure_id is not null as is_latest_statement,
+        figures.figure_id = latest.figure_id as is_latest_statement,
+        latest.n_statements,
+        conflicts.conflicting_figure_id is not null as has_conflicting_statements,
         figures.quote_zh,
         figures.quote_en,
         figures.translation_discrepancy,
@@ -51,7 +62,14 @@ final as (
         figures.source_row
 
     from figures
-    left join latest on figures.figure_id = latest.figure_id
+    inner join latest
+        on figures.company_id = latest.company_id
+        and figures.segment_id = latest.segment_id
+        and figures.business_key = latest.business_key
+        and figures.metric_id = latest.metric_id
+        and figures.measure_id = latest.measure_id
+        and figures.period_label = latest.period_label
+    left join conflicts on figures.figure_id = conflicts.conflicting_figure_id
 
 )
 

@@ -17,9 +17,11 @@ ranked as (
         period_start_date,
         period_end_date,
         company_id,
+        business_key,
         business_en,
         revenue_cny_bn,
         revenue_yoy_growth_pct,
+        revenue_figure_id,
         rank() over (
             partition by segment_id, period_label order by revenue_cny_bn desc
         ) as revenue_rank,

@@ -1,0 +1,12 @@
+{#- The formulas of derived figures, in one place: every model that derives a value calls these,
+    so a mart column and a derived_figures row can never disagree on the arithmetic. -#}
+
+{#- The value a year earlier that a value and its year-on-year growth (percent) imply. -#}
+{% macro implied_prior_year_value(value, yoy_growth_pct) -%}
+    ({{ value }} / (1 + {{ yoy_growth_pct }} / 100))
+{%- endmacro %}
+
+{#- The whole company's revenue that a business's revenue and its share (percent) imply. -#}
+{% macro implied_company_revenue(revenue, share_of_company_revenue_pct) -%}
+    (100 * {{ revenue }} / {{ share_of_company_revenue_pct }})
+{%- endmacro %}

@@ -1,0 +1,239 @@
+-- Figures no source states but the stated ones imply, one row each, flagged as derived and kept
+-- apart from the stated figures (marts.figures): the derivation, its formula, and the ids of the
+-- figures it is computed from. Inputs are exact latest statements; a bound (双位数) gives none.
+--   implied_prior_year_value   a level and its year-on-year growth give the year-earlier level
+--   implied_company_revenue    a business's revenue and its share give the company's revenue
+--   segment_revenue_rank       rank by whole-segment revenue among the covered companies
+--   share_of_covered_revenue   that revenue as a percent of the covered companies' total
+with latest as (
+
+    select * from {{ ref('int_figures_latest') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('company_segments') }}
+
+),
+
+rankings as (
+
+    select * from {{ ref('segment_rankings') }}
+
+),
+
+level_and_growth as (
+
+    select
+        company_id,
+        segment_id,
+        business_key,
+        max(scope) as scope,
+        metric_id,
+        period_label,
+        max(period_type) as period_type,
+        max(period_start_date) as period_start_date,
+        max(period_end_date) as period_end_date,
+        max(case when measure_id = 'level' then value end) as level_value,
+        max(case when measure_id = 'level' then qualifier end) as level_qualifier,
+        max(case when measure_id = 'level' then unit_id end) as unit_id,
+        max(case when measure_id = 'level' and is_monetary then 1 else 0 end) = 1 as is_monetary,
+        max(case when measure_id = 'level' then figure_id end) as level_figure_id,
+        max(case when measure_id = 'yoy_growth' then value end) as growth_pct,
+        max(case when measure_id = 'yoy_growth' then qualifier end) as growth_qualifier,
+        max(case when measure_id = 'yoy_growth' then figure_id end) as growth_figure_id
+
+    from latest
+    where measure_id in ('level', 'yoy_growth')
+    group by company_id, segment_id, business_key, metric_id, period_label
+
+),
+
+prior_year as (
+
+    select
+        'implied_prior_year_value' as derivation,
+        'value / (1 + yoy_growth / 100)' as formula,
+        company_id,
+        segment_id,
+        business_key,
+        scope,
+        metric_id,
+        'level' as measure_id,
+        -- the same period a year earlier; DuckDB: date - interval is a timestamp
+        case
+            when period_type in ('day', 'range')
+                then cast(cast(period_start_date - interval '1 year' as date) as varchar)
+            else cast(cast(substr(period_label, 1, 4) as integer) - 1 as varchar)
+                || substr(period_label, 5)
+        end
+        || case when period_type = 'range'
+            then '/' || cast(cast(period_end_date - interval '1 year' as date) as varchar)
+            else ''
+        end as period_label,
+        period_type,
+        cast(period_start_date - interval '1 year' as date) as period_start_date,
+        cast(period_end_date - interval '1 year' as date) as period_end_date,
+        {{ implied_prior_year_value('level_value', 'growth_pct') }} as raw_value,
+        unit_id,
+        is_monetary,
+        level_figure_id || ',' || growth_figure_id as input_figure_ids,
+        period_label as input_period_label
+
+    from level_and_growth
+    where level_qualifier = 'exact' and growth_qualifier = 'exact' and growth_pct > -100
+
+),
+
+company_revenue as (
+
+    select
+        'implied_company_revenue' as derivation,
+        '100 * revenue / share_of_company_revenue' as formula,
+        company_id,
+        'total' as segment_id,
+        '' as business_key,
+        'segment' as scope,
+        'revenue' as metric_id,
+        'level' as measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        1e9 * {{ implied_company_revenue('revenue_cny_bn', 'share_of_company_revenue_pct') }}
+            as raw_value,
+        'CNY' as unit_id,
+        true as is_monetary,
+        revenue_figure_id || ',' || share_figure_id as input_figure_ids,
+        period_label as input_period_label,
+        -- which business the total is implied from, for the id
+        segment_id as basis_segment_id,
+        business_key as basis_business_key
+
+    from lines
+    where implied_company_revenue_cny_bn is not null
+
+),
+
+ranking_inputs as (
+
+    select
+        segment_id,
+        period_label,
+        string_agg(revenue_figure_id, ',' order by revenue_figure_id) as input_figure_ids
+
+    from rankings
+    group by segment_id, period_label
+
+),
+
+ranked as (
+
+    select
+        rankings.*,
+        ranking_inputs.input_figure_ids
+
+    from rankings
+    inner join ranking_inputs
+        on rankings.segment_id = ranking_inputs.segment_id
+        and rankings.period_label = ranking_inputs.period_label
+
+),
+
+segment_rank as (
+
+    select
+        'segment_revenue_rank' as derivation,
+        'rank of revenue among the companies stating whole-segment revenue (1 = most)'
+            as formula,
+        company_id,
+        segment_id,
+        business_key,
+        'segment' as scope,
+        'revenue' as metric_id,
+        'rank' as measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        cast(revenue_rank as double) as raw_value,
+        'rank' as unit_id,
+        false as is_monetary,
+        input_figure_ids,
+        period_label as input_period_label
+
+    from ranked
+
+),
+
+covered_share as (
+
+    select
+        'share_of_covered_revenue' as derivation,
+        '100 * revenue / sum(revenue of the companies ranked in the segment and period)'
+            as formula,
+        company_id,
+        segment_id,
+        business_key,
+        'segment' as scope,
+        'revenue' as metric_id,
+        'share_of_covered_revenue' as measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        share_of_covered_revenue_pct as raw_value,
+        'percent' as unit_id,
+        false as is_monetary,
+        input_figure_ids,
+        period_label as input_period_label
+
+    from ranked
+
+),
+
+unioned as (
+
+    select *, segment_id as basis_segment_id, business_key as basis_business_key
+    from prior_year
+    union all
+    select * from company_revenue
+    union all
+    select *, segment_id as basis_segment_id, business_key as basis_business_key
+    from segment_rank
+    union all
+    select *, segment_id as basis_segment_id, business_key as basis_business_key
+    from covered_share
+
+),
+
+final as (
+
+    select
+        derivation || '|' || company_id || '|' || basis_segment_id || '|' || basis_business_key
+            || '|' || metric_id || '|' || input_period_label as derived_figure_id,
+        derivation,
+        formula,
+        true as is_derived,
+        company_id,
+        segment_id,
+        business_key,
+        scope,
+        metric_id,
+        measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        round(raw_value, 3) as value,
+        unit_id,
+        case when is_monetary then round(raw_value / 1e9, 3) end as value_cny_bn,
+        input_figure_ids,
+        input_period_label
+
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,188 @@
+"""The star schema BI tools read: dimensions, derived figures, restatements, documentation."""
+
+import pytest
+
+from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+
+MARTS = "select table_name from duckdb_tables() where schema_name = 'marts'"
+
+# A made-up later source restating three seed facts: two with the seed's values, one changed.
+RESTATEMENT_YAML = """\
+# A made-up source for tests: synthetic restatements of seed figures, not a real publication.
+source_id: synthetic-restatement-2025-08-29
+title_en: "Synthetic restatement"
+title_zh: "测试用合成重述"
+publisher: "Test fixtures"
+publication_date: 2025-08-29
+languages: [zh, en]
+authoritative_language: zh
+citation: "Synthetic restatement, 2025-08-29 (not a real publication)."
+"""
+RESTATEMENT_CSV = """\
+figure_id,company,business,business_zh,scope,segment,metric,measure,period,period_start,period_end,value,unit,qualifier,quote_zh,quote_en,translation_discrepancy,note
+syn-r-001,tencent,,,segment,games,revenue,level,2024,2024-01-01,2024-12-31,197700000000,CNY,exact,游戏收入 1977 亿元,games revenue of 197.7 billion yuan,,synthetic
+syn-r-002,tencent,,,segment,games,revenue,yoy_growth,2024,2024-01-01,2024-12-31,10,percent,exact,同比增长 10%,up 10%,,synthetic
+syn-r-003,xiaomi,Smartphones,智能手机,unit,hardware,revenue,level,2024,2024-01-01,2024-12-31,192000000000,CNY,exact,智能手机收入 1920 亿元,smartphone revenue of 192.0 billion yuan,,synthetic
+"""
+
+
+def test_every_mart_table_and_column_is_described_in_the_warehouse(built_warehouse):
+    tables = query(
+        built_warehouse,
+        "select table_name, comment from duckdb_tables() where schema_name = 'marts' order by 1",
+    )
+    names = {name for name, _ in tables}
+    assert {"figures", "companies", "segments", "metrics", "periods", "sources"} <= names
+    assert {"company_segments", "segment_rankings", "derived_figures", "figure_conflicts"} <= names
+    assert [name for name, comment in tables if not comment] == []
+    undocumented = query(
+        built_warehouse,
+        "select table_name || '.' || column_name from duckdb_columns() "
+        "where schema_name = 'marts' and coalesce(comment, '') = ''",
+    )
+    assert undocumented == []
+
+
+def test_every_company_segment_and_metric_has_labels_in_both_languages(built_warehouse):
+    for table, key in [("companies", "company"), ("segments", "segment"), ("metrics", "metric")]:
+        missing = query(
+            built_warehouse,
+            f"select {key}_id from marts.{table} "
+            f"where coalesce({key}_name_en, '') = '' or coalesce({key}_name_zh, '') = ''",
+        )
+        assert missing == [], table
+
+
+def test_every_fact_key_resolves_to_a_dimension(built_warehouse):
+    orphans = query(
+        built_warehouse,
+        """
+        select figure_id from marts.figures f
+        where not exists (select 1 from marts.companies d where d.company_id = f.company_id)
+           or not exists (select 1 from marts.segments d where d.segment_id = f.segment_id)
+           or not exists (select 1 from marts.metrics d where d.metric_id = f.metric_id)
+           or not exists (select 1 from marts.periods d where d.period_label = f.period_label)
+           or not exists (select 1 from marts.sources d where d.source_id = f.source_id)
+        """,
+    )
+    assert orphans == []
+    assert query(
+        built_warehouse,
+        "select period_name_en, period_name_zh, n_days from marts.periods "
+        "where period_label = '2024Q4'",
+    ) == [("Q4 2024", "2024年第4季度", 92)]
+
+
+def test_derived_figures_are_flagged_and_computed_from_stated_ones(built_warehouse):
+    derivations = dict(
+        query(built_warehouse, "select derivation, count(*) from marts.derived_figures group by 1")
+    )
+    assert set(derivations) == {
+        "implied_prior_year_value",
+        "implied_company_revenue",
+        "segment_revenue_rank",
+        "share_of_covered_revenue",
+    }
+    (tencent_2023,) = query(
+        built_warehouse,
+        "select value_cny_bn, formula, is_derived, input_figure_ids from marts.derived_figures "
+        "where derivation = 'implied_prior_year_value' and company_id = 'tencent' "
+        "and segment_id = 'games' and business_key = '' and period_label = '2023'",
+    )
+    assert tencent_2023 == (
+        179.727,
+        "value / (1 + yoy_growth / 100)",
+        True,
+        "hc250327-001,hc250327-002",
+    )
+    # every input is a stated figure, and no derived value sits in the fact table
+    stated = {fid for (fid,) in query(built_warehouse, "select figure_id from marts.figures")}
+    inputs = query(built_warehouse, "select input_figure_ids from marts.derived_figures")
+    assert {fid for (ids,) in inputs for fid in ids.split(",")} <= stated
+    assert query(
+        built_warehouse,
+        "select count(*) from marts.figures f join marts.derived_figures d "
+        "on f.figure_id = d.derived_figure_id",
+    ) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("company", "expected_cny_bn"),
+    # Stated shares and revenues imply each company's 2024 total (CNY bn).
+    [("kuaishou", 127.018), ("bilibili", 27.333), ("tencent", 674.444)],
+)
+def test_share_implied_company_revenue(built_warehouse, company, expected_cny_bn):
+    assert query(
+        built_warehouse,
+        "select value_cny_bn from marts.derived_figures where derivation = "
+        f"'implied_company_revenue' and company_id = '{company}' and period_label = '2024'",
+    ) == [(expected_cny_bn,)]
+
+
+def test_two_routes_to_xiaomis_total_revenue_agree_within_rounding(built_warehouse):
+    rows = query(
+        built_warehouse,
+        "select segment_id, revenue_cny_bn, share_of_company_revenue_pct, "
+        "implied_company_revenue_cny_bn from marts.company_segments "
+        "where company_id = 'xiaomi' and period_label = '2024' "
+        "and implied_company_revenue_cny_bn is not null order by segment_id",
+    )
+    assert [(r[0], r[3]) for r in rows] == [("hardware", 364.444), ("overseas", 365.871)]
+    # each route gives an interval from half a unit of its inputs' last digits; they overlap
+    (ev, ev_share), (overseas, overseas_share) = [(r[1], r[2]) for r in rows]
+    ev_low, ev_high = 100 * (ev - 0.05) / (ev_share + 0.5), 100 * (ev + 0.05) / (ev_share - 0.5)
+    ov_low = 100 * (overseas - 0.05) / (overseas_share + 0.05)
+    ov_high = 100 * (overseas + 0.05) / (overseas_share - 0.05)
+    assert max(ev_low, ov_low) <= min(ev_high, ov_high)
+
+
+def test_a_restating_source_is_kept_but_never_counted_twice(tmp_path, built_warehouse):
+    raw = copy_raw(tmp_path / "raw")
+    folder = raw / "synthetic-restatement-2025-08-29"
+    folder.mkdir()
+    (folder / "source.yaml").write_text(RESTATEMENT_YAML, encoding="utf-8")
+    (folder / "figures.csv").write_text(RESTATEMENT_CSV, encoding="utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    result = run_warehouse(warehouse, raw)
+    assert result.success and failed_checks(result) == []
+
+    # the fact table keeps every statement, and marks the one the marts use
+    assert query(
+        warehouse,
+        "select figure_id, is_latest_statement, n_statements, has_conflicting_statements "
+        "from marts.figures where company_id = 'tencent' and segment_id = 'games' "
+        "and business_key = '' and metric_id = 'revenue' and measure_id = 'level' "
+        "and period_label = '2024' order by figure_id",
+    ) == [("hc250327-001", False, 2, False), ("syn-r-001", True, 2, False)]
+    # one row per company, segment, business and period, with the latest value
+    assert query(
+        warehouse,
+        "select count(*), sum(revenue_cny_bn) from marts.company_segments "
+        "where company_segment_id = 'tencent|games||2024'",
+    ) == [(1, 197.7)]
+    assert query(
+        warehouse,
+        "select revenue_cny_bn, has_conflicting_statements from marts.company_segments "
+        "where company_segment_id = 'xiaomi|hardware|Smartphones|2024'",
+    ) == [(192.0, True)]
+    # only the changed fact is a conflict, listed with both values
+    assert query(
+        warehouse,
+        "select figure_id, value, latest_value, is_latest_statement from marts.figure_conflicts "
+        "order by figure_id",
+    ) == [
+        ("hc250327-051", 191800000000.0, 192000000000.0, False),
+        ("syn-r-003", 192000000000.0, 192000000000.0, True),
+    ]
+    # the segment, company and ranking marts hold what the seed alone gives
+    for table, columns in [
+        ("segments", "*"),
+        ("companies", "* exclude (n_figures, n_sources, latest_source_date)"),
+        ("segment_rankings", "* exclude (revenue_figure_id)"),
+    ]:
+        sql = f"select {columns} from marts.{table} order by all"
+        assert query(warehouse, sql) == query(built_warehouse, sql), table
+    assert query(
+        warehouse,
+        "select source_id, n_figures, n_superseded, n_conflicting from marts.sources order by 1",
+    ) == [("hedgehog-2025-03-27", 102, 3, 1), ("synthetic-restatement-2025-08-29", 3, 0, 1)]
