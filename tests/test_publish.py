@@ -1,0 +1,154 @@
+"""The published copy BI tools read: complete, readable by duckdb 1.x and SQLAlchemy, never
+in the way of a run."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from orchestration.publish import CHART_FILE, DATABASE_FILE
+from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+
+DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
+
+
+@pytest.fixture(scope="module")
+def published(built_warehouse) -> Path:
+    return built_warehouse.parent / "published"
+
+
+def test_the_published_copy_holds_every_mart_with_its_comments(built_warehouse, published):
+    marts = query(
+        built_warehouse,
+        "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts'",
+    )
+    copy = published / DATABASE_FILE
+    for table, _ in marts:
+        sql = f"select count(*) from marts.{table}"
+        assert query(copy, sql) == query(built_warehouse, sql), table
+    sql = (
+        "select table_name, column_name, data_type, comment from duckdb_columns() "
+        "where schema_name = 'marts' order by all"
+    )
+    assert query(copy, sql) == query(built_warehouse, sql)
+    assert len(query(copy, sql)) >= 200
+    assert [p.name for p in published.glob("*.tmp")] == []
+
+
+def test_every_mart_is_published_as_parquet(built_warehouse, published):
+    tables = {
+        t
+        for (t,) in query(
+            built_warehouse, "select table_name from duckdb_tables() where schema_name = 'marts'"
+        )
+    }
+    files = {p.stem: p for p in (published / "parquet").glob("*.parquet")}
+    assert set(files) == tables
+    with duckdb.connect() as conn:
+        (count,) = conn.execute(f"select count(*) from '{files['figures']}'").fetchone()
+    assert count == query(built_warehouse, "select count(*) from marts.figures")[0][0]
+
+
+def test_the_duckdb_1x_cli_opens_the_published_copy(published):
+    version = subprocess.run(
+        [str(DUCKDB_CLI), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert version.startswith("v1."), version
+    result = subprocess.run(
+        [
+            str(DUCKDB_CLI),
+            "-readonly",
+            "-csv",
+            str(published / DATABASE_FILE),
+            "-c",
+            "select revenue_cny_bn from marts.company_segments "
+            "where company_segment_id = 'tencent|games||2024'",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["revenue_cny_bn", "197.7"]
+
+
+def test_sqlalchemy_with_duckdb_engine_lists_and_reads_the_marts(published):
+    # What Superset does: a read-only duckdb-engine URI, the inspector, then queries.
+    engine = sa.create_engine(
+        f"duckdb:///{published / DATABASE_FILE}", connect_args={"read_only": True}
+    )
+    try:
+        inspector = sa.inspect(engine)
+        # the catalog is named after the file: Superset lists the schema as giants.marts
+        assert "giants.marts" in inspector.get_schema_names()
+        tables = set(inspector.get_table_names(schema="marts"))
+        assert {"figures", "companies", "segments", "company_segments"} <= tables
+        columns = {c["name"]: c for c in inspector.get_columns("company_segments", schema="marts")}
+        assert isinstance(columns["revenue_cny_bn"]["type"], sa.Float)
+        assert columns["revenue_cny_bn"]["comment"] == "Stated revenue, CNY bn."
+        # Full Table reflection also asks for primary keys, through a REGCLASS cast that
+        # duckdb 2.0's pg_catalog lacks (duckdb-engine 0.17): name the table instead.
+        figures = sa.table("figures", schema="marts")
+        with engine.connect() as conn:
+            (count,) = conn.execute(sa.select(sa.func.count()).select_from(figures)).one()
+            jd = conn.execute(
+                sa.text(
+                    "select leader_company_id, leader_revenue_cny_bn from marts.segments "
+                    "where segment_id = :segment"
+                ),
+                {"segment": "ecommerce"},
+            ).one()
+        assert count >= 100 and tuple(jd) == ("jd", 307.1)
+    finally:
+        engine.dispose()
+
+
+def test_the_chart_is_rendered_beside_the_published_copy(published):
+    png = (published / CHART_FILE).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, duckdb
+    conn = duckdb.connect(sys.argv[1], read_only=True)
+    before = conn.execute("select count(*) from marts.figures").fetchone()[0]
+    print(before, flush=True)
+    sys.stdin.readline()  # hold the file open until the test says so
+    print(conn.execute("select count(*) from marts.figures").fetchone()[0], flush=True)
+    """
+)
+
+
+def test_a_reader_holding_the_published_copy_never_blocks_a_run(tmp_path):
+    raw = copy_raw(tmp_path / "raw")
+    warehouse = tmp_path / "w.duckdb"
+    assert run_warehouse(warehouse, raw).success
+    copy = tmp_path / "published" / DATABASE_FILE
+
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(copy)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = int(reader.stdout.readline())
+        # a second source: the next run publishes more figures while the reader holds the file
+        extra = Path(__file__).parent / "fixtures" / "synthetic-2025-01-01"
+        (raw / extra.name).mkdir()
+        for name in ("source.yaml", "figures.csv", "article.txt"):
+            (raw / extra.name / name).write_bytes((extra / name).read_bytes())
+        result = run_warehouse(warehouse, raw)
+        assert result.success and failed_checks(result) == []
+        # the reader still sees the copy it opened; a new connection sees the new one
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == before
+        assert query(copy, "select count(*) from marts.figures") == [(before + 3,)]
+    finally:
+        reader.kill()
+        reader.wait()
