@@ -1,7 +1,15 @@
 """The star schema BI tools read: dimensions, derived figures, restatements, documentation."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 
 MARTS = "select table_name from duckdb_tables() where schema_name = 'marts'"
@@ -186,3 +194,34 @@ def test_a_restating_source_is_kept_but_never_counted_twice(tmp_path, built_ware
         warehouse,
         "select source_id, n_figures, n_superseded, n_conflicting from marts.sources order by 1",
     ) == [("hedgehog-2025-03-27", 102, 3, 1), ("synthetic-restatement-2025-08-29", 3, 0, 1)]
+
+
+def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehouse, tmp_path):
+    # what `make docs` runs, on a copy of a built warehouse and into a private target folder
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "docs",
+            "generate",
+            "--quiet",
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+        check=True,
+    )
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    figures = catalog["nodes"]["model.giants.figures"]
+    assert figures["metadata"]["schema"] == "marts" and figures["metadata"]["comment"]
+    assert figures["columns"]["value_cny_bn"]["comment"].startswith("Monetary values")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert len(exposures) >= 4
+    assert (
+        "model.giants.segment_rankings"
+        in (exposures["segment_leaders_dashboard"]["depends_on"]["nodes"])
+    )
+    assert (tmp_path / "target" / "index.html").exists()

@@ -1,6 +1,7 @@
 """The published copy BI tools read: complete, readable by duckdb 1.x and SQLAlchemy, never
 in the way of a run."""
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 
@@ -152,3 +154,59 @@ def test_a_reader_holding_the_published_copy_never_blocks_a_run(tmp_path):
     finally:
         reader.kill()
         reader.wait()
+
+
+def bi_section() -> str:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("## Connect a BI tool", 1)[1].split("\n## ", 1)[0]
+
+
+def bi_queries() -> list[str]:
+    return re.findall(r"```sql\n(.*?)```", bi_section(), flags=re.DOTALL)
+
+
+def test_the_readme_analyst_queries_answer_from_the_published_copy(published):
+    copy = published / DATABASE_FILE
+    leaders, growth, overseas, implied, pdd = [query(copy, sql) for sql in bi_queries()]
+    assert leaders[0] == ("Games", "游戏", 1, "Tencent Holdings", 197.7, 97.2)
+    assert [r[3] for r in leaders if r[0] == "Advertising"] == [
+        "Tencent Holdings",
+        "Kuaishou Technology",
+        "Xiaomi Corporation",
+        "Bilibili",
+    ]
+    assert growth[0][:2] == ("Bilibili", "games") and growth[0][5] == 40.0 and len(growth) == 5
+    assert overseas[0] == ("Xiaomi Corporation", None, 153.3, 41.9, 365.871)
+    assert [(r[0], r[1]) for r in implied] == [
+        ("bilibili", 27.333),
+        ("kuaishou", 127.018),
+        ("tencent", 674.444),
+        ("xiaomi", 364.444),
+        ("xiaomi", 365.871),
+    ]
+    assert len(pdd) >= 5 and all(r[7] and r[8] for r in pdd)
+
+
+@pytest.mark.parametrize("number", range(5))
+def test_the_readme_analyst_queries_run_in_the_duckdb_1x_cli(published, number):
+    sql = bi_queries()[number]
+    result = subprocess.run(
+        [str(DUCKDB_CLI), "-readonly", "-csv", str(published / DATABASE_FILE)],
+        input=sql,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert len(result.stdout.splitlines()) >= 2  # a header and at least one row
+
+
+def test_the_readme_superset_uri_opens_the_copy_read_only(published):
+    (uri,) = re.findall(r"`(duckdb:////<project>/[^`]+)`", bi_section())
+    engine = sa.create_engine(uri.replace("/<project>/data/published", str(published)))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from marts.companies")).scalar() == 8
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                conn.execute(sa.text("create table marts.scratch (x integer)"))
+    finally:
+        engine.dispose()
