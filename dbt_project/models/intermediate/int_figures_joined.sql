@@ -45,6 +45,10 @@ joined as (
 
     select
         figures.figure_id,
+        -- the fact a figure states: sources that state the same fact share it
+        figures.company_id || '|' || figures.segment_id || '|'
+            || coalesce(figures.business_en, '') || '|' || figures.metric_id || '|'
+            || figures.measure_id || '|' || figures.period_label as fact_id,
         figures.source_id,
         sources.publication_date as source_publication_date,
         figures.company_id,

@@ -12,11 +12,11 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by company_id, segment_id, business_key, metric_id, measure_id, period_label
+            partition by fact_id
             order by source_publication_date desc, source_id desc
         ) as statement_rank,
         count(*) over (
-            partition by company_id, segment_id, business_key, metric_id, measure_id, period_label
+            partition by fact_id
         ) as n_statements
 
     from figures

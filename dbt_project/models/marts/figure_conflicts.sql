@@ -16,17 +16,12 @@ latest as (
 facts as (
 
     select
-        company_id,
-        segment_id,
-        business_key,
-        metric_id,
-        measure_id,
-        period_label,
+        fact_id,
         count(*) as n_statements,
         count(distinct value) as n_distinct_values
 
     from statements
-    group by company_id, segment_id, business_key, metric_id, measure_id, period_label
+    group by fact_id
     having count(distinct value) > 1
 
 ),
@@ -35,9 +30,7 @@ final as (
 
     select
         statements.figure_id,
-        statements.company_id || '|' || statements.segment_id || '|' || statements.business_key
-            || '|' || statements.metric_id || '|' || statements.measure_id
-            || '|' || statements.period_label as fact_id,
+        statements.fact_id,
         statements.source_id,
         statements.source_publication_date,
         statements.company_id,
@@ -69,20 +62,8 @@ final as (
         facts.n_distinct_values
 
     from statements
-    inner join facts
-        on statements.company_id = facts.company_id
-        and statements.segment_id = facts.segment_id
-        and statements.business_key = facts.business_key
-        and statements.metric_id = facts.metric_id
-        and statements.measure_id = facts.measure_id
-        and statements.period_label = facts.period_label
-    inner join latest
-        on statements.company_id = latest.company_id
-        and statements.segment_id = latest.segment_id
-        and statements.business_key = latest.business_key
-        and statements.metric_id = latest.metric_id
-        and statements.measure_id = latest.measure_id
-        and statements.period_label = latest.period_label
+    inner join facts on statements.fact_id = facts.fact_id
+    inner join latest on statements.fact_id = latest.fact_id
 
 )
 

@@ -23,6 +23,7 @@ final as (
 
     select
         figures.figure_id,
+        figures.fact_id,
         figures.source_id,
         figures.source_publication_date,
         figures.company_id,
@@ -62,13 +63,7 @@ final as (
         figures.source_row
 
     from figures
-    inner join latest
-        on figures.company_id = latest.company_id
-        and figures.segment_id = latest.segment_id
-        and figures.business_key = latest.business_key
-        and figures.metric_id = latest.metric_id
-        and figures.measure_id = latest.measure_id
-        and figures.period_label = latest.period_label
+    inner join latest on figures.fact_id = latest.fact_id
     left join conflicts on figures.figure_id = conflicts.conflicting_figure_id
 
 )
