@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 import sqlalchemy as sa
@@ -210,3 +211,14 @@ def test_the_readme_superset_uri_opens_the_copy_read_only(published):
                 conn.execute(sa.text("create table marts.scratch (x integer)"))
     finally:
         engine.dispose()
+
+
+def test_publishing_waits_for_every_mart():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    marts = {key for key in graph.get_all_asset_keys() if key.path[0] == "marts"}
+    published = graph.get(dg.AssetKey(["published", "marts"]))
+    assert len(marts) >= 12 and marts <= set(published.parent_keys)
+    chart = graph.get(dg.AssetKey(["published", "segment_revenue_chart"]))
+    assert chart.parent_keys == {published.key}
