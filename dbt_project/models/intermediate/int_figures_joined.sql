@@ -1,4 +1,9 @@
--- Every figure with its dimensions' labels and its source's date, so marts never re-join.
+-- Every figure with its dimensions' labels and its source's date, so marts never re-join, and
+-- where it stands among the statements of its fact (the latest source's wins; ties: the later
+-- source_id). A table, not a view like the rest of the folder: every mart reads it, and at
+-- millions of figures computing the joins and the window once is what keeps dbt build fast
+-- (benchmarks/RESULTS.md).
+{{ config(materialized='table') }}
 with figures as (
 
     select * from {{ ref('stg_raw__figures') }}
@@ -93,6 +98,25 @@ joined as (
     inner join measures on figures.measure_id = measures.measure_id
     inner join units on figures.unit_id = units.unit_id
 
+),
+
+ranked as (
+
+    -- one window pass over the whole row; joining a narrow ranking back on figure_id measured
+    -- slower and larger at ten million figures (benchmarks/RESULTS.md)
+    select
+        *,
+        row_number() over (
+            partition by fact_id
+            order by source_publication_date desc, source_id desc, figure_id desc
+        ) as statement_rank,
+        count(*) over (partition by fact_id) as n_statements,
+        -- sources disagree on the fact when its statements' values differ
+        min(value) over (partition by fact_id) <> max(value) over (partition by fact_id)
+            as has_conflicting_statements
+
+    from joined
+
 )
 
-select * from joined
+select * from ranked

@@ -8,12 +8,6 @@ with revenue_figures as (
 
 ),
 
-conflicts as (
-
-    select distinct figure_id as conflicting_figure_id from {{ ref('figure_conflicts') }}
-
-),
-
 lines as (
 
     select
@@ -40,10 +34,10 @@ lines as (
         max(case when measure_id = 'share_of_company_revenue' then figure_id end)
             as share_figure_id,
         -- true when another source states one of these facts with a different value
-        count(conflicts.conflicting_figure_id) > 0 as has_conflicting_statements
+        max(case when has_conflicting_statements then 1 else 0 end) = 1
+            as has_conflicting_statements
 
     from revenue_figures
-    left join conflicts on revenue_figures.figure_id = conflicts.conflicting_figure_id
     group by company_id, segment_id, business_key, period_label
 
 ),

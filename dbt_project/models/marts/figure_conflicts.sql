@@ -4,6 +4,7 @@
 with statements as (
 
     select * from {{ ref('int_figures_joined') }}
+    where has_conflicting_statements
 
 ),
 
@@ -22,7 +23,6 @@ facts as (
 
     from statements
     group by fact_id
-    having count(distinct value) > 1
 
 ),
 

@@ -7,18 +7,6 @@ with figures as (
 
 ),
 
-latest as (
-
-    select * from {{ ref('int_figures_latest') }}
-
-),
-
-conflicts as (
-
-    select distinct figure_id as conflicting_figure_id from {{ ref('figure_conflicts') }}
-
-),
-
 final as (
 
     select
@@ -51,9 +39,9 @@ final as (
         figures.value_cny_bn,
         figures.qualifier,
         figures.is_exact,
-        figures.figure_id = latest.figure_id as is_latest_statement,
-        latest.n_statements,
-        conflicts.conflicting_figure_id is not null as has_conflicting_statements,
+        figures.statement_rank = 1 as is_latest_statement,
+        figures.n_statements,
+        figures.has_conflicting_statements,
         figures.quote_zh,
         figures.quote_en,
         figures.translation_discrepancy,
@@ -63,8 +51,6 @@ final as (
         figures.source_row
 
     from figures
-    inner join latest on figures.fact_id = latest.fact_id
-    left join conflicts on figures.figure_id = conflicts.conflicting_figure_id
 
 )
 

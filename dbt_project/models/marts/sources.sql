@@ -12,34 +12,19 @@ figures as (
 
 ),
 
-latest as (
-
-    select figure_id as latest_figure_id from {{ ref('int_figures_latest') }}
-
-),
-
-conflicts as (
-
-    select distinct figure_id as conflicting_figure_id from {{ ref('figure_conflicts') }}
-
-),
-
 counts as (
 
     select
-        figures.source_id,
+        source_id,
         count(*) as n_figures,
-        count(distinct figures.company_id) as n_companies,
-        count(latest.latest_figure_id) as n_latest_statements,
-        count(*) - count(latest.latest_figure_id) as n_superseded,
-        count(conflicts.conflicting_figure_id) as n_conflicting,
-        count(case when figures.has_translation_discrepancy then 1 end)
-            as n_translation_discrepancies
+        count(distinct company_id) as n_companies,
+        count(case when statement_rank = 1 then 1 end) as n_latest_statements,
+        count(case when statement_rank > 1 then 1 end) as n_superseded,
+        count(case when has_conflicting_statements then 1 end) as n_conflicting,
+        count(case when has_translation_discrepancy then 1 end) as n_translation_discrepancies
 
     from figures
-    left join latest on figures.figure_id = latest.latest_figure_id
-    left join conflicts on figures.figure_id = conflicts.conflicting_figure_id
-    group by figures.source_id
+    group by source_id
 
 ),
 
