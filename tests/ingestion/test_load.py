@@ -1,12 +1,15 @@
-"""Writing to a real DuckDB file: one transaction, no duplicates, nothing stale."""
+"""Writing to a real DuckDB file: one transaction, no duplicates, nothing stale, no reload
+of what did not change."""
 
 from datetime import datetime
 
 import duckdb
+import pytest
 
-from orchestration.ingestion.load import write_batch
+from orchestration.ingestion import load
+from orchestration.ingestion.load import audit_figures, load_raw, write_batch
 from orchestration.ingestion.raw_files import read_raw
-from tests.ingestion.test_raw_files import make_source
+from tests.ingestion.test_raw_files import GOOD_CSV, GOOD_ROWS, HEADER, make_source
 
 
 def counts(path):
@@ -29,7 +32,11 @@ def test_loading_twice_gives_the_same_rows(tmp_path):
 def test_a_removed_source_is_removed_from_the_warehouse(tmp_path):
     raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
     make_source(raw, "a-source")
-    make_source(raw, "b-source", figures=(raw / "a-source" / "figures.csv").read_text().replace("syn-", "b-"))
+    make_source(
+        raw,
+        "b-source",
+        figures=(raw / "a-source" / "figures.csv").read_text().replace("syn-", "b-"),
+    )
     with duckdb.connect(str(warehouse)) as conn:
         write_batch(conn, read_raw(raw))
     assert counts(warehouse)["figures"] == 6
@@ -70,3 +77,101 @@ def test_a_failed_write_keeps_the_previous_load(tmp_path):
         else:
             raise AssertionError("the write should have failed")
     assert counts(warehouse) == {"sources": 1, "figures": 3, "figures_rejected": 0}
+
+
+def loaded_at_by_source(path):
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return dict(
+            conn.execute("select source_id, max(loaded_at) from raw.figures group by 1").fetchall()
+        )
+
+
+def test_an_unchanged_raw_folder_is_not_reloaded(tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw)
+    with duckdb.connect(str(warehouse)) as conn:
+        first = load_raw(conn, raw, datetime(2025, 1, 1))
+        second = load_raw(conn, raw, datetime(2025, 1, 2))
+    assert first.sources_reloaded == ["synthetic-2025-01-01"] and first.changed
+    assert not second.changed and second.sources_unchanged == ["synthetic-2025-01-01"]
+    assert second.counts == first.counts == {"sources": 1, "figures": 3, "rejected": 0}
+    assert loaded_at_by_source(warehouse) == {"synthetic-2025-01-01": datetime(2025, 1, 1)}
+
+
+def test_only_a_changed_source_is_reloaded_and_a_removed_one_removed(tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw, "a-source")
+    make_source(raw, "b-source", figures=GOOD_CSV.replace("syn-", "b-"))
+    make_source(raw, "c-source", figures=GOOD_CSV.replace("syn-", "c-"))
+    with duckdb.connect(str(warehouse)) as conn:
+        load_raw(conn, raw, datetime(2025, 1, 1))
+        (raw / "b-source" / "figures.csv").write_text(
+            GOOD_CSV.replace("syn-", "b-").replace(",synthetic\n", ",edited\n"), "utf-8"
+        )
+        for path in (raw / "c-source").iterdir():
+            path.unlink()
+        (raw / "c-source").rmdir()
+        report = load_raw(conn, raw, datetime(2025, 1, 2))
+    assert report.sources_reloaded == ["b-source"] and report.sources_removed == ["c-source"]
+    assert report.sources_unchanged == ["a-source"]
+    assert loaded_at_by_source(warehouse) == {
+        "a-source": datetime(2025, 1, 1),
+        "b-source": datetime(2025, 1, 2),
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        notes = conn.execute("select distinct note from raw.figures where source_id = 'b-source'")
+        assert notes.fetchall() == [("edited",)]
+
+
+def test_a_source_sharing_an_id_with_a_changed_one_is_reloaded_too(tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw, "a-source")
+    # b-source repeats syn-001: rejected there, since a-source comes first
+    make_source(
+        raw, "b-source", figures=GOOD_CSV.replace("syn-002", "b-2").replace("syn-003", "b-3")
+    )
+    with duckdb.connect(str(warehouse)) as conn:
+        first = load_raw(conn, raw)
+        assert first.counts == {"sources": 2, "figures": 5, "rejected": 1}
+        # a-source renumbers its figure: syn-001 now belongs to b-source alone
+        figures = raw / "a-source" / "figures.csv"
+        figures.write_text(figures.read_text("utf-8").replace("syn-001", "a-1"), "utf-8")
+        second = load_raw(conn, raw)
+    assert second.sources_reloaded == ["a-source", "b-source"]
+    assert second.counts == {"sources": 2, "figures": 6, "rejected": 0}
+
+
+def test_a_load_that_fails_midway_keeps_the_previous_load(tmp_path, monkeypatch):
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw)
+    with duckdb.connect(str(warehouse)) as conn:
+        load_raw(conn, raw)
+    (raw / "synthetic-2025-01-01" / "figures.csv").write_text(
+        "\n".join([HEADER, GOOD_ROWS[0]]) + "\n", "utf-8"
+    )
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(load, "_finish", fail)
+    with duckdb.connect(str(warehouse)) as conn, pytest.raises(RuntimeError, match="disk full"):
+        load_raw(conn, raw)
+    assert counts(warehouse) == {"sources": 1, "figures": 3, "figures_rejected": 0}
+    monkeypatch.undo()
+    with duckdb.connect(str(warehouse)) as conn:
+        assert load_raw(conn, raw).counts["figures"] == 1
+
+
+def test_the_audit_finds_a_loaded_row_that_breaks_the_contract(tmp_path):
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw)
+    with duckdb.connect(str(warehouse)) as conn:
+        load_raw(conn, raw)
+        assert audit_figures(conn).empty
+        conn.execute("update raw.figures set company = 'nobody' where figure_id = 'syn-002'")
+        conn.execute("update raw.figures set value = -1 where figure_id = 'syn-003'")
+        found = audit_figures(conn)
+    assert list(found.figure_id) == ["syn-002", "syn-003"]
+    assert "company 'nobody' is not one of the allowed values" in found.reason.iloc[0]
+    assert "figures.csv line 3: " in found.reason.iloc[0]
+    assert "value '-1' is out of range" in found.reason.iloc[1]

@@ -1,0 +1,286 @@
+"""The figures.csv contract as DuckDB SQL: every rule of `FigureSchema`, vectorised.
+
+The pandera model in `figures.py` is the reference a reader should study; this module states
+the same rules as SQL so that the loader checks ten million rows in DuckDB instead of in
+Python. Each rule is a condition (cheap, run on every row) and a message (built only for the
+rows that fail), worded as `validation.py` words pandera's failures, so a curator reads the same
+sentence whichever path caught the row. The provenance rule (the quote states the value) is
+confirmed here for the common forms (1977亿, 80万, 24.3%, 197.7 billion); a quote SQL cannot
+confirm goes to `numbers.supporting_mention` in Python, which decides.
+
+The SQL reads a relation whose figure columns are VARCHAR, trimmed, with '' as NULL, plus `v`
+(value as DOUBLE), `start_day` and `end_day` (DATE) and `duplicate_in_source` (BOOLEAN).
+"""
+
+from __future__ import annotations
+
+from orchestration.schemas.figures import (
+    DISCREPANCIES,
+    GROWTH_MEASURES,
+    ID_PATTERN,
+    PERCENT_MAX,
+    PERCENT_MIN,
+    PERIOD_PATTERN,
+    QUALIFIERS,
+    REF,
+    REQUIRED_COLUMNS,
+    SCOPES,
+    SHARE_MEASURES,
+)
+from orchestration.schemas.validation import SEED_OF_COLUMN
+
+# The value as the curator wrote it, or as DuckDB reads it back once typed (197700000000).
+VALUE_TEXT = "coalesce(value, num_text(v))"
+TYPED_OF = {"value": "v", "period_start": "start_day", "period_end": "end_day"}
+
+# py_repr: Python's repr() of a string, as the messages of validation.py show values.
+MACROS = """
+create or replace temp macro py_repr(s) as
+    case when contains(s, '''') and not contains(s, '"') then '"' || s || '"'
+         else '''' || replace(replace(s, '\\', '\\\\'), '''', '\\''') || '''' end;
+create or replace temp macro num_text(x) as
+    case when x = trunc(x) and x < 1e15 then cast(cast(x as bigint) as varchar)
+         else cast(x as varchar) end;
+create or replace temp macro is_word_char(c) as
+    c between 48 and 57 or c between 65 and 90 or c between 97 and 122 or c in (44, 46, 95);
+"""
+
+
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+# A rule: (SQL condition that is true when the row breaks it, column at fault, SQL message).
+Rule = tuple[str, str | None, str]
+
+
+def _isin(column: str, values: tuple[str, ...]) -> Rule:
+    seed = SEED_OF_COLUMN.get(column)
+    where = f" (add new keys to dbt_project/seeds/{seed})" if seed else ""
+    suffix = literal(f" is not one of the allowed values {tuple(values)!r}{where}")
+    return (
+        f"{column} not in {_in_list(values)}",
+        column,
+        f"'{column} ' || py_repr({column}) || {suffix}",
+    )
+
+
+def _format(column: str, pattern: str) -> Rule:
+    return (
+        f"not regexp_full_match({column}, {literal(pattern)})",
+        column,
+        f"'{column} ' || py_repr({column}) || "
+        + literal(f" has the wrong format (expected {pattern!r})"),
+    )
+
+
+def column_rules() -> list[Rule]:
+    """The rules pandera checks column by column (keys, formats, types, emptiness, ids)."""
+    rules: list[Rule] = [
+        ("figure_id is null", "figure_id", literal("figure_id is empty")),
+        _format("figure_id", ID_PATTERN),
+        (
+            "duplicate_in_source",
+            "figure_id",
+            "'figure_id ' || py_repr(figure_id) || ' appears more than once'",
+        ),
+    ]
+    keys = {
+        "company": REF.companies,
+        "scope": SCOPES,
+        "segment": REF.segments,
+        "metric": REF.metrics,
+        "measure": REF.measures,
+        "unit": REF.units,
+        "qualifier": QUALIFIERS,
+    }
+    for column in REQUIRED_COLUMNS[1:]:
+        empty = f"{column} is null"
+        if column in TYPED_OF:  # a loaded row carries the typed column only
+            empty += f" and {TYPED_OF[column]} is null"
+        rules.append((empty, column, literal(f"{column} is empty")))
+        if column in keys:
+            rules.append(_isin(column, keys[column]))
+        elif column == "period":
+            rules.append(_format("period", PERIOD_PATTERN))
+        elif column in ("period_start", "period_end"):
+            day = "start_day" if column == "period_start" else "end_day"
+            rules.append(
+                (
+                    f"{column} is not null and {day} is null",
+                    column,
+                    f"'{column} ' || py_repr({column}) || ' is not a date (write YYYY-MM-DD)'",
+                )
+            )
+        elif column == "value":
+            rules.append(
+                (
+                    "value is not null and v is null",
+                    "value",
+                    "'value ' || py_repr(value) || ' is not a plain number "
+                    "(write 197700000000: no commas, no units)'",
+                )
+            )
+    rules.append(_isin("translation_discrepancy", DISCREPANCIES))
+    return rules
+
+
+def _expected_unit() -> str:
+    growth_or_share = _in_list(GROWTH_MEASURES + SHARE_MEASURES)
+    metric_units = " ".join(
+        f"when {literal(metric)} then {literal(unit)}" for metric, unit in REF.metric_units.items()
+    )
+    return (
+        f"case when measure in {growth_or_share} then 'percent' when measure = 'rank' then 'rank' "
+        f"else case metric {metric_units} end end"
+    )
+
+
+def _period_bounds() -> tuple[str, str]:
+    """SQL: the first and last day a (well-formed) period label denotes; NULL when none."""
+    year = "try_cast(left(period, 4) as integer)"
+    month = "try_cast(substr(period, 6, 2) as integer)"
+    quarter = "try_cast(substr(period, 6, 1) as integer)"
+    start = (
+        f"case length(period) when 4 then make_date({year}, 1, 1) "
+        f"when 6 then make_date({year}, 3 * {quarter} - 2, 1) "
+        f"when 7 then case when {month} between 1 and 12 then make_date({year}, {month}, 1) end "
+        "when 10 then try_cast(period as date) "
+        "when 21 then try_cast(left(period, 10) as date) end"
+    )
+    end = (
+        f"case length(period) when 4 then make_date({year}, 12, 31) "
+        f"when 6 then last_day(make_date({year}, 3 * {quarter}, 1)) "
+        f"when 7 then case when {month} between 1 and 12 "
+        f"then last_day(make_date({year}, {month}, 1)) end "
+        "when 10 then try_cast(period as date) "
+        "when 21 then try_cast(right(period, 10) as date) end"
+    )
+    return start, end
+
+
+def row_rules() -> list[Rule]:
+    """The rules pandera checks on whole rows, for rows whose columns are all valid."""
+    start, end = _period_bounds()
+    share = _in_list(SHARE_MEASURES)
+    expected = _expected_unit()
+    in_range = (
+        f"(unit != 'percent' or v between {PERCENT_MIN} and {PERCENT_MAX})"
+        f" and (measure not in {share} or v between 0 and 100)"
+        " and (unit != 'rank' or (v >= 1 and v = round(v)))"
+        " and (measure != 'level' or v >= 0)"
+    )
+    range_note = literal(
+        f" (levels are >= 0, percents {PERCENT_MIN:g} to {PERCENT_MAX:g}, "
+        "shares 0 to 100, ranks whole numbers >= 1)"
+    )
+    return [
+        (
+            "not isfinite(v)",
+            None,
+            f"'value ' || py_repr({VALUE_TEXT}) || ' is not a finite number'",
+        ),
+        (
+            f"start_day is distinct from ({start}) or end_day is distinct from ({end})",
+            None,
+            "'period ' || py_repr(period) || ' does not match period_start ' || "
+            "cast(start_day as varchar) || ' and period_end ' || cast(end_day as varchar)",
+        ),
+        (
+            f"unit is distinct from ({expected})",
+            None,
+            "'unit ' || py_repr(unit) || ' does not fit metric ' || py_repr(metric) || "
+            "' with measure ' || py_repr(measure) || ': expected ' || "
+            f"coalesce(py_repr({expected}), 'None')",
+        ),
+        (
+            f"isfinite(v) and not ({in_range})",
+            None,
+            f"'value ' || py_repr({VALUE_TEXT}) || ' is out of range for unit ' || "
+            f"py_repr(unit) || ' and measure ' || py_repr(measure) || {range_note}",
+        ),
+    ]
+
+
+def passes(rules: list[Rule]) -> str:
+    """SQL: true when a row breaks none of the rules."""
+    return "not (" + " or ".join(f"coalesce({condition}, false)" for condition, _, _ in rules) + ")"
+
+
+def problems(rules: list[Rule]) -> str:
+    """SQL: the list of {column_name, message} of the rules a row breaks, in rule order."""
+    items = []
+    for condition, column, message in rules:
+        column_sql = literal(column) if column else "null::varchar"
+        items.append(
+            f"case when coalesce({condition}, false) then "
+            f"{{'column_name': {column_sql}, 'message': {message}}} end"
+        )
+    return "list_filter([" + ", ".join(items) + "], lambda p: p is not null)"
+
+
+def quote_token(language: str) -> str:
+    """SQL: the one way a quote most likely writes |v|, by unit and size (NULL: none tried).
+
+    A Chinese token is `1977亿`, `80万` or `24.3%` (see `quote_text` for the spaces);
+    an English one is `197.7 billion` (from 0.1 billion), `800 thousand` or `24.3%`. Ranks
+    and words (翻倍, double-digit) are left to Python.
+    """
+    a = "abs(v)"
+    if language == "zh":
+        amount = (
+            f"case when {a} >= 1e8 then num_text({a} / 1e8) || '亿' "
+            f"when {a} >= 1e4 then num_text({a} / 1e4) || '万' end"
+        )
+    else:
+        amount = (
+            f"case when {a} >= 1e8 then num_text({a} / 1e9) || ' billion' "
+            f"when {a} >= 1e5 then num_text({a} / 1e6) || ' million' "
+            f"when {a} >= 1e3 then num_text({a} / 1e3) || ' thousand' end"
+        )
+    return (
+        f"case when not isfinite(v) or {a} >= 1e15 then null "
+        f"when unit = 'percent' then num_text({a}) || '%' when unit = 'rank' then null "
+        f"else {amount} end"
+    )
+
+
+def quote_text(quote: str, language: str) -> str:
+    """SQL: the quote as a token is looked up in it (Chinese: 1977 亿 as 1977亿, ％ as %)."""
+    if language == "zh":
+        text = f"replace({quote}, '％', '%')"
+        for gap in (" 亿", " 万", " %"):
+            text = f"replace({text}, '{gap}', '{gap[1]}')"
+        return text
+    return quote
+
+
+# Where a token stood in the quote, by what may follow it: a marker character replaces the
+# token, and one constant pattern (compiled once, run as a DFA) reads the neighbourhood.
+_MARKERS = {"亿": 1, "万": 2, "word": 3, "%": 4}
+_ALONE = {
+    # before: no digit, letter, '.', ',' (11977, 0.5, 1,977 are other numbers in numbers.py)
+    # 亿: no % after (a percent); 万: no % and no 亿 after (万亿); %: anything after
+    "zh": r"(^|[^0-9A-Za-z.,_])(\x01([^%]|$)|\x02([^%亿]|$)|\x04)",
+    # billion/million/thousand must end a word and not be followed by % or 'percent'
+    "en": r"(^|[^0-9A-Za-z.,_])(\x03([^0-9A-Za-z_%\s]|\s+[^\s%pP]|\s*$)|\x04)",
+}
+
+
+def quote_confirmed(text: str, token: str, language: str) -> str:
+    """SQL: the token stands in the text as a number of its own, as numbers.py would read it.
+
+    False means "not confirmed here", never "wrong": the Python parser then decides.
+    """
+    marker = (
+        f"chr(case when ends_with({token}, '%') then {_MARKERS['%']} "
+        f"when ends_with({token}, '万') then {_MARKERS['万']} "
+        f"when ends_with({token}, '亿') then {_MARKERS['亿']} else {_MARKERS['word']} end)"
+    )
+    marked = f"replace({text}, {token}, {marker})"
+    return f"coalesce(regexp_matches({marked}, {literal(_ALONE[language])}), false)"

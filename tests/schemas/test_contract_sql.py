@@ -1,0 +1,95 @@
+"""The contract in SQL agrees with the Python contract: same verdicts, same words.
+
+The SQL quote check may leave a quote to Python (a miss costs time), but it must never confirm
+a quote that numbers.py would refuse (that would load a wrong figure).
+"""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.figures.numbers import supporting_mention
+from orchestration.paths import PROJECT_ROOT
+from orchestration.schemas.contract_sql import (
+    MACROS,
+    quote_confirmed,
+    quote_text,
+    quote_token,
+)
+
+SEED_FIGURES = next((PROJECT_ROOT / "raw").glob("*/figures.csv"))
+
+
+@pytest.fixture(scope="module")
+def conn():
+    with duckdb.connect() as connection:
+        connection.execute(MACROS)
+        yield connection
+
+
+def sql_confirms(conn, quote: str | None, language: str, value: float, unit: str) -> bool:
+    text = quote_text("q", language)
+    token = quote_token(language)
+    (confirmed,) = conn.execute(
+        f"select {quote_confirmed('t', 'tok', language)} from ("
+        f"select {text} as t, {token} as tok from (select ?::varchar as q, ?::double as v, "
+        "?::varchar as unit))",
+        [quote, value, unit],
+    ).fetchall()[0]
+    return confirmed
+
+
+# (quote, language, value, unit, what SQL must say); every True must hold in Python too
+CASES = [
+    ("游戏收入 1977 亿元", "zh", 197_700_000_000, "CNY", True),
+    ("收入1159.5亿元", "zh", 115_950_000_000, "CNY", True),
+    ("收入 11159.5 亿元", "zh", 115_950_000_000, "CNY", False),
+    ("提供了 80 万次服务", "zh", 800_000, "rides", True),
+    ("计划投入 8 万亿", "zh", 80_000, "CNY", False),
+    ("同比增长 5%", "zh", 5, "percent", True),
+    ("同比增长 5%", "zh", -5, "percent", True),
+    ("同比增长 15%", "zh", 5, "percent", False),
+    ("同比增长 0.5%", "zh", 5, "percent", False),
+    ("营收 5 亿 %", "zh", 500_000_000, "CNY", False),
+    ("1,977 亿元", "zh", 97_700_000_000, "CNY", False),
+    ("同比翻倍", "zh", 100, "percent", False),
+    ("第五", "zh", 5, "rank", False),
+    ("revenue of 197.7 billion yuan", "en", 197_700_000_000, "CNY", True),
+    ("revenue of 0.68 billion yuan", "en", 680_000_000, "CNY", True),
+    ("(0.68 billion)", "en", 680_000_000, "CNY", True),
+    ("0.68 billionaires", "en", 680_000_000, "CNY", False),
+    ("0.68 billion percent", "en", 680_000_000, "CNY", False),
+    ("x0.68 billion", "en", 680_000_000, "CNY", False),
+    ("provided 0.8 million rides", "en", 800_000, "rides", True),
+    ("provided 800 thousand rides", "en", 800_000, "rides", False),  # one token per size
+    ("8 thousand users", "en", 8_000, "users", True),
+    ("up 24.3% year on year", "en", 24.3, "percent", True),
+    ("up 124.3% year on year", "en", 24.3, "percent", False),
+    ("doubled", "en", 100, "percent", False),
+]
+
+
+@pytest.mark.parametrize(("quote", "language", "value", "unit", "expected"), CASES)
+def test_sql_confirms_the_plain_forms_and_leaves_the_rest(
+    conn, quote, language, value, unit, expected
+):
+    assert sql_confirms(conn, quote, language, value, unit) is expected
+    if expected:
+        assert supporting_mention(quote, language, value, unit) is not None
+
+
+def test_sql_never_confirms_a_seed_quote_for_another_value(conn):
+    """Every curated seed quote against its own value, and against ten times it."""
+    seed = pd.read_csv(SEED_FIGURES, dtype=str, keep_default_na=False)
+    confirmed = 0
+    for figure in seed.itertuples():
+        value = float(figure.value)
+        for language, quote in (("zh", figure.quote_zh), ("en", figure.quote_en)):
+            if not quote:
+                continue
+            for candidate in (value, value * 10):
+                if sql_confirms(conn, quote, language, candidate, figure.unit):
+                    confirmed += 1
+                    found = supporting_mention(quote, language, candidate, figure.unit)
+                    assert found is not None, (figure.figure_id, quote, candidate)
+    assert confirmed >= 100  # most seed quotes are plain numbers: SQL settles them

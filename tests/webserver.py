@@ -1,0 +1,195 @@
+"""The real Dagster UI (`dagster dev`, as `make ui` starts it) on a private instance and warehouse.
+
+`dagster dev` rather than `dagster-webserver` alone: dagster.yaml limits the instance to one run
+at a time, so runs go through the queue, and only the daemon that `dagster dev` starts takes them
+off it (a bare webserver would leave a launched run QUEUED forever). The daemon also ticks the
+raw/ sensor (its first tick only records hashes) and evaluates the marts' freshness policies.
+Everything runs in one process group that the fixture kills on the way out, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+from tests.conftest import copy_raw
+
+BIN = Path(sys.executable).parent
+READY_LIMIT_S = 300  # a guard against a hung start, not a measure of speed
+RUN_LIMIT_S = 900
+STOP_GRACE_S = 20
+
+WORKSPACE_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on RepositoryLocation { repositories { name } }
+          ... on PythonError { message stack }
+        }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+@dataclass
+class Webserver:
+    """A running `dagster dev` and the private folders it reads and writes."""
+
+    url: str
+    home: Path
+    warehouse: Path
+    raw: Path
+    log: Path
+    location: str = ""
+    repository: str = ""
+    ready_s: float = 0.0
+
+    def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
+        """The `data` of a GraphQL answer; GraphQL errors raise with their messages."""
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.load(response)
+        if answer.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {answer['errors']}")
+        return answer["data"]
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def selector(self, job: str) -> dict:
+        return {
+            "repositoryLocationName": self.location,
+            "repositoryName": self.repository,
+            "pipelineName": job,
+        }
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(server: Webserver) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DAGSTER_HOME": str(server.home),
+            WAREHOUSE_ENV: str(server.warehouse),
+            RAW_DIR_ENV: str(server.raw),
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DO_NOT_TRACK": "1",
+            # Evaluate freshness every 5 s instead of 30 s, so a test sees it soon after a run.
+            "FRESHNESS_DAEMON_INTERVAL_SECONDS": "5",
+        }
+    )
+    return env
+
+
+def _wait_until_loaded(server: Webserver, process: subprocess.Popen) -> None:
+    """Poll GraphQL until the code location has loaded; raise at once if it failed to."""
+    deadline = time.monotonic() + READY_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"dagster dev exited with {process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            workspace = server.graphql(WORKSPACE_QUERY, timeout=10)["workspaceOrError"]
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.5)
+            continue
+        entries = workspace.get("locationEntries") or []
+        if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+            [entry] = entries
+            location = entry["locationOrLoadError"]
+            if location["__typename"] != "RepositoryLocation":
+                raise RuntimeError(f"code location {entry['name']} failed to load: {location}")
+            server.location = entry["name"]
+            server.repository = location["repositories"][0]["name"]
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"no loaded code location after {READY_LIMIT_S} s:\n{server.log_tail()}")
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM the whole group (webserver, daemon, code server, run workers), then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE_S)
+    deadline = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_GRACE_S)
+
+
+@contextlib.contextmanager
+def dagster_dev(folder: Path) -> Iterator[Webserver]:
+    """`dagster dev -w workspace.yaml` on a free loopback port, with everything under `folder`."""
+    home = folder / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    port = free_port()
+    server = Webserver(
+        url=f"http://127.0.0.1:{port}",
+        home=home,
+        warehouse=folder / "warehouse.duckdb",
+        raw=copy_raw(folder / "raw"),
+        log=folder / "dagster-dev.log",
+    )
+    command = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml"]
+    command += ["-h", "127.0.0.1", "-p", str(port)]
+    started = time.monotonic()
+    with server.log.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=_environment(server),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so teardown reaches every child
+        )
+        try:
+            _wait_until_loaded(server, process)
+            server.ready_s = time.monotonic() - started
+            print(f"\nwebserver ready (code location loaded) in {server.ready_s:.1f} s")
+            yield server
+        finally:
+            stop_process_group(process)
