@@ -121,7 +121,7 @@ def published_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     parquet.mkdir(parents=True, exist_ok=True)
     version = os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
     final = folder / DATABASE_FILE
-    temporary = folder / f".{DATABASE_FILE}.{context.run_id[:8]}.tmp"
+    temporary = folder / f".{DATABASE_FILE}.{context.run.run_id[:8]}.tmp"
     started = time.perf_counter()
     with duckdb.get_connection() as conn:
         counts = write_published_copy(conn, temporary, version)
