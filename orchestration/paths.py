@@ -1,6 +1,10 @@
-"""Where things live, and the one environment variable that moves the warehouse.
+"""Where things live, and the environment variables that move the warehouse.
 
 Pure Python: the schemas, the loader, dbt's profile and the tests all agree on these.
+
+The warehouse is a local DuckDB file ($WAREHOUSE_PATH), or a MotherDuck database: `md:<name>`,
+chosen by DBT_TARGET=motherduck (the name from $MOTHERDUCK_DATABASE), as dbt's profile chooses
+its `motherduck` output, or written directly as WAREHOUSE_PATH=md:<name>.
 """
 
 from __future__ import annotations
@@ -9,18 +13,66 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# dbt's own variable; the benchmarks point it at a snapshot of dbt_project/ so that edits made
+# while they run do not change the project under them.
+DBT_PROJECT_DIR = Path(os.environ.get("DBT_PROJECT_DIR") or PROJECT_ROOT / "dbt_project").resolve()
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 WAREHOUSE_ENV = "WAREHOUSE_PATH"
 RAW_DIR_ENV = "RAW_DIR"
+TARGET_ENV = "DBT_TARGET"
+MOTHERDUCK_TARGET = "motherduck"
+MOTHERDUCK_DATABASE_ENV = "MOTHERDUCK_DATABASE"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+DEFAULT_MOTHERDUCK_DATABASE = "giants"
 DEFAULT_RAW_DIR = PROJECT_ROOT / "raw"
+MOTHERDUCK_PREFIX = "md:"
+
+
+def is_motherduck(location: str | os.PathLike) -> bool:
+    """Whether a warehouse location is a MotherDuck database (`md:<name>`), not a file."""
+    return os.fspath(location).startswith(MOTHERDUCK_PREFIX)
+
+
+def warehouse_location() -> str:
+    """What DuckDB opens, by the rule dbt_project/profiles.yml follows too.
+
+    $WAREHOUSE_PATH when it is `md:<database>`; else, under DBT_TARGET=motherduck,
+    `md:$MOTHERDUCK_DATABASE` (default giants); else the file $WAREHOUSE_PATH, made absolute
+    (dbt runs in dbt_project/, Dagster where it was started), default data/warehouse.duckdb.
+    """
+    configured = os.environ.get(WAREHOUSE_ENV) or ""
+    if is_motherduck(configured):
+        return configured
+    if os.environ.get(TARGET_ENV) == MOTHERDUCK_TARGET:
+        name = os.environ.get(MOTHERDUCK_DATABASE_ENV) or DEFAULT_MOTHERDUCK_DATABASE
+        return f"{MOTHERDUCK_PREFIX}{name}"
+    return os.fspath(Path(configured or DEFAULT_WAREHOUSE).resolve())
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file the pipeline writes: $WAREHOUSE_PATH, else data/warehouse.duckdb."""
-    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).resolve()
+    """The DuckDB file the pipeline writes: $WAREHOUSE_PATH, else data/warehouse.duckdb.
+
+    On MotherDuck there is no file: the Path is `md:<database>` as is (`str()` gives it back
+    for duckdb.connect), and has no folder and never `exists()`; check is_motherduck() first.
+    """
+    return Path(warehouse_location())
+
+
+PUBLISH_DIR_ENV = "PUBLISH_DIR"
+PUBLISHED_DATABASE = "giants.duckdb"
+
+
+def publish_dir() -> Path:
+    """Where BI tools read from (orchestration/publish.py): $PUBLISH_DIR, else published/
+    beside the warehouse file (data/published/ for a MotherDuck warehouse)."""
+    configured = os.environ.get(PUBLISH_DIR_ENV)
+    if configured:
+        return Path(configured).resolve()
+    warehouse = warehouse_location()
+    if is_motherduck(warehouse):  # a shared warehouse has no folder of its own
+        return PROJECT_ROOT / "data" / "published"
+    return Path(warehouse).parent / "published"
 
 
 def raw_dir() -> Path:

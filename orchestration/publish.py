@@ -23,29 +23,17 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.paths import PROJECT_ROOT, display, warehouse_path
+from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
 from orchestration.transformation import warehouse_dbt_models
 
-PUBLISH_DIR_ENV = "PUBLISH_DIR"
 # The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
 # (June 2024), the engine inside current Metabase, DBeaver and duckdb-engine releases.
 STORAGE_VERSION_ENV = "PUBLISH_STORAGE_VERSION"
 DEFAULT_STORAGE_VERSION = "v1.0.0"
-DATABASE_FILE = "giants.duckdb"
+DATABASE_FILE = PUBLISHED_DATABASE
 CHART_FILE = "segment_revenue.png"
 
 MART_KEYS = [key for key in warehouse_dbt_models.keys if key.path[0] == "marts"]
-
-
-def publish_dir() -> Path:
-    """Where BI tools read from: $PUBLISH_DIR, else published/ beside the warehouse."""
-    configured = os.environ.get(PUBLISH_DIR_ENV)
-    if configured:
-        return Path(configured).resolve()
-    warehouse = str(warehouse_path())
-    if "md:" in warehouse:  # a shared warehouse has no folder of its own
-        return PROJECT_ROOT / "data" / "published"
-    return Path(warehouse).parent / "published"
 
 
 def _quote(text: str) -> str:

@@ -47,12 +47,16 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration import fingerprint
 from orchestration.locking import RunInProgress, exclusive_run
 from orchestration.paths import (
     PROJECT_ROOT,
+    PUBLISH_DIR_ENV,
+    PUBLISHED_DATABASE,
     WAREHOUSE_ENV,
     display,
     is_motherduck,
+    publish_dir,
     raw_dir,
     warehouse_path,
 )
@@ -335,10 +339,9 @@ def lock_target(warehouse: Path) -> Path:
     return warehouse
 
 
-def execute(instance: dg.DagsterInstance, warehouse: Path, log_path: Path):
+def execute(instance: dg.DagsterInstance, warehouse: Path, log_path: Path, inputs: str | None):
     """Build into a staged copy of the warehouse; publish it if the run succeeded."""
     from orchestration.definitions import defs
-    from orchestration.publish import PUBLISH_DIR_ENV, publish_dir
 
     def job():
         with output_to(log_path):
@@ -360,6 +363,8 @@ def execute(instance: dg.DagsterInstance, warehouse: Path, log_path: Path):
     finally:
         os.environ[WAREHOUSE_ENV] = str(warehouse)
     if result.success:
+        if inputs:
+            fingerprint.record(staged, inputs, result.run_id)
         publish(staged, warehouse)
         return result, None
     return result, keep_failed(staged, warehouse)
@@ -375,9 +380,32 @@ def setup_problem(error: Exception) -> str:
     return explain(text, text.splitlines()[0])
 
 
+def current_build(warehouse: Path) -> tuple[str | None, str | None]:
+    """(hash of this run's inputs, a line to print when the warehouse already holds them)."""
+    if is_motherduck(warehouse) or input_problem(raw_dir()):
+        return None, None
+    inputs = fingerprint.inputs_hash(raw_dir())
+    last = fingerprint.last_build(warehouse)
+    published = (publish_dir() / PUBLISHED_DATABASE).is_file()
+    if os.environ.get(fingerprint.FORCE_ENV) or not last or last[0] != inputs or not published:
+        return inputs, None
+    return inputs, (
+        f"Nothing changed since the build of {last[1]:%Y-%m-%d %H:%M:%S} UTC (raw/, the dbt "
+        f"project and the code are as they were): {display(warehouse)} is current. "
+        "`make run FORCE=1` rebuilds it anyway."
+    )
+
+
 def main() -> int:
     started = time.perf_counter()
     warehouse = warehouse_path()
+    try:
+        inputs, current = current_build(warehouse)
+    except (OSError, ValueError):  # the full run below says what is wrong
+        inputs, current = None, None
+    if current:
+        print(current)
+        return 0
     try:
         from orchestration.definitions import defs  # noqa: F401  (a broken set-up fails here)
         from orchestration.resources import dbt_executable
@@ -409,7 +437,7 @@ def main() -> int:
                 "Running the warehouse job: load raw/, validate, dbt build "
                 f"(log: {display(log_path)})"
             )
-            result, failed_build = execute(instance, warehouse, log_path)
+            result, failed_build = execute(instance, warehouse, log_path, inputs)
     except RunInProgress as holder:
         return fail(
             f"another run of {display(warehouse)} is in progress ({holder}): wait for it to "

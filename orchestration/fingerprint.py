@@ -1,0 +1,70 @@
+"""What a build was made from, so that `make run` can tell when there is nothing to rebuild.
+
+A build's inputs are raw/ (each source folder's hash, the one the loader compares: its files,
+its article text and the contract), the dbt project and the pipeline's own code and lock file.
+`make run` records their hash in the warehouse (`meta.builds`) when a build succeeds; when the
+next `make run` finds the same hash and the published copy in place, the warehouse is current
+and it stops there, in about a second instead of a full run. `FORCE=1` rebuilds anyway. Runs
+from the Dagster UI and the schedule always run every step (the loader still skips unchanged
+sources) and record nothing here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+
+TABLE = "meta.builds"
+FORCE_ENV = "FORCE"
+DBT_INPUTS = ("models", "macros", "seeds", "tests")
+
+
+def _code_files() -> list[Path]:
+    dbt = [p for folder in DBT_INPUTS for p in (DBT_PROJECT_DIR / folder).rglob("*")]
+    dbt += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    code = list((PROJECT_ROOT / "orchestration").rglob("*.py"))
+    return sorted(p for p in [*dbt, *code, PROJECT_ROOT / "uv.lock"] if p.is_file())
+
+
+def inputs_hash(raw: Path) -> str:
+    """sha256 over every source folder's hash, the dbt project and the code."""
+    from orchestration.ingestion.raw_files import discover, scan_folder
+
+    digest = hashlib.sha256()
+    for folder in discover(raw):
+        digest.update(f"source {folder.name} {scan_folder(folder).file_hash}\n".encode())
+    for path in _code_files():
+        digest.update(f"file {path.relative_to(PROJECT_ROOT)}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def record(warehouse: Path, inputs: str, run_id: str) -> None:
+    """Note in the warehouse that this build was made from `inputs`."""
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create schema if not exists meta")
+        conn.execute(
+            f"create table if not exists {TABLE} "
+            "(inputs_hash varchar, run_id varchar, built_at timestamp)"
+        )
+        conn.execute(
+            f"insert into {TABLE} values (?, ?, current_timestamp at time zone 'UTC')",
+            [inputs, run_id],
+        )
+
+
+def last_build(warehouse: Path) -> tuple[str, object] | None:
+    """(inputs hash, time) of the build in the warehouse, if `make run` recorded one."""
+    if not warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            return conn.execute(
+                f"select inputs_hash, built_at from {TABLE} order by built_at desc limit 1"
+            ).fetchone()
+    except duckdb.Error:  # no record yet, or the file is being written in place
+        return None
