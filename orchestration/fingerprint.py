@@ -23,11 +23,14 @@ FORCE_ENV = "FORCE"
 DBT_INPUTS = ("models", "macros", "seeds", "tests")
 
 
-def _code_files() -> list[Path]:
+def _code_files() -> list[tuple[str, Path]]:
+    """(name, path) of every file of the dbt project and of the code a build runs."""
     dbt = [p for folder in DBT_INPUTS for p in (DBT_PROJECT_DIR / folder).rglob("*")]
     dbt += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    code = list((PROJECT_ROOT / "orchestration").rglob("*.py"))
-    return sorted(p for p in [*dbt, *code, PROJECT_ROOT / "uv.lock"] if p.is_file())
+    code = [*(PROJECT_ROOT / "orchestration").rglob("*.py"), PROJECT_ROOT / "uv.lock"]
+    named = [(f"dbt/{p.relative_to(DBT_PROJECT_DIR)}", p) for p in dbt]
+    named += [(str(p.relative_to(PROJECT_ROOT)), p) for p in code]
+    return sorted((name, path) for name, path in named if path.is_file())
 
 
 def inputs_hash(raw: Path) -> str:
@@ -37,8 +40,8 @@ def inputs_hash(raw: Path) -> str:
     digest = hashlib.sha256()
     for folder in discover(raw):
         digest.update(f"source {folder.name} {scan_folder(folder).file_hash}\n".encode())
-    for path in _code_files():
-        digest.update(f"file {path.relative_to(PROJECT_ROOT)}\n".encode())
+    for name, path in _code_files():
+        digest.update(f"file {name}\n".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -401,7 +401,8 @@ def main() -> int:
     warehouse = warehouse_path()
     try:
         inputs, current = current_build(warehouse)
-    except (OSError, ValueError):  # the full run below says what is wrong
+    except (OSError, ValueError) as error:  # never a reason not to build
+        print(f"Note: could not compare with the last build ({error}); building.")
         inputs, current = None, None
     if current:
         print(current)

@@ -10,11 +10,9 @@ Everything runs in one process group that the fixture kills on the way out, pass
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.ui_path import free_port, graphql
 from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
 from tests.conftest import copy_raw
 
@@ -68,15 +67,7 @@ class Webserver:
 
     def graphql(self, query: str, variables: dict | None = None, timeout: float = 60) -> dict:
         """The `data` of a GraphQL answer; GraphQL errors raise with their messages."""
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.load(response)
-        if answer.get("errors"):
-            raise RuntimeError(f"GraphQL errors: {answer['errors']}")
-        return answer["data"]
+        return graphql(self.url, query, variables, timeout)
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
@@ -88,13 +79,6 @@ class Webserver:
             "repositoryName": self.repository,
             "pipelineName": job,
         }
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _environment(server: Webserver) -> dict[str, str]:
