@@ -15,14 +15,17 @@ PYTHON := $(CURDIR)/.venv/bin/python
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: help setup run test ui sql lint clean draft check-source coverage
+.PHONY: help setup run test ui sql lint clean draft check-source coverage ui-check chromium docs bench
 
 help:
 	@echo "make run    set up, then build the warehouse once ($(WAREHOUSE_PATH))"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make ui     the Dagster UI (assets, checks, job, schedule) on http://127.0.0.1:3000"
+	@echo "make ui-check   open the UI's asset graph in headless Chromium: .artifacts/ui/asset-graph.png"
 	@echo 'make sql Q="select * from marts.segments"   query the warehouse, read-only'
 	@echo "make lint   ruff check and format check"
+	@echo "make bench  time the pipeline on synthetic data (SIZES=seed,100,10000,...): benchmarks/RESULTS.md"
+	@echo "make docs   dbt docs (models, columns, tests, exposures): dbt_project/target/index.html"
 	@echo "make draft TEXT=raw/<id>/article.txt   draft figures.csv from an article (raw/README.md)"
 	@echo "make check-source SOURCE=raw/<id>       validate one source folder, no warehouse needed"
 	@echo "make coverage SOURCE=raw/<id>           numbers of the article no figure or exclusion covers"
@@ -49,11 +52,26 @@ setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 run: setup
 	@$(PYTHON) -m orchestration.run
 
-test: setup
+test: setup chromium
 	$(PYTHON) -m pytest
 
 ui: setup
 	dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+ui-check: setup chromium
+	$(PYTHON) -m pytest tests/test_ui.py -q -s
+
+# The browser check (tests/test_ui.py) drives Debian's chromium. Installed when missing, if this
+# is a Debian machine and we are root (CI); otherwise that one test skips and says why.
+chromium:
+	@if command -v chromium >/dev/null; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		mkdir -p .artifacts; start=$$(date +%s); export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } \
+			>.artifacts/apt-chromium.log 2>&1 \
+		&& echo "chromium: installed with apt-get in $$(( $$(date +%s) - start )) s" \
+		|| echo "chromium: apt-get install failed (.artifacts/apt-chromium.log); the UI check will skip"; \
+	else echo "chromium: not installed and cannot install it here (needs root and apt-get); the UI check will skip"; fi
 
 sql: setup
 	@$(PYTHON) -m orchestration.query "$(Q)"
@@ -66,6 +84,16 @@ check-source: setup
 
 coverage: setup
 	@$(PYTHON) -m orchestration.figures coverage "$(SOURCE)"
+
+# dbt docs read the warehouse's catalog: build it first when there is none.
+docs: setup
+	@test -f "$(WAREHOUSE_PATH)" || $(PYTHON) -m orchestration.run
+	cd dbt_project && dbt docs generate --quiet
+	@echo "dbt docs: dbt_project/target/index.html (or: cd dbt_project && dbt docs serve)"
+
+# Synthetic corpora are cached in .bench/; each size runs in a temporary folder (benchmarks/run.py).
+bench: setup
+	$(PYTHON) -m benchmarks.run $(if $(SIZES),--sizes $(SIZES)) --results benchmarks/RESULTS.md
 
 lint: setup
 	$(PYTHON) -m ruff check .
