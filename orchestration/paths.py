@@ -80,6 +80,19 @@ def raw_dir() -> Path:
     return Path(os.environ.get(RAW_DIR_ENV) or DEFAULT_RAW_DIR).resolve()
 
 
+def replace_durably(temporary: Path, final: Path) -> None:
+    """Rename `temporary` over `final` in one step, with both on disk: readers see the old file
+    or the new one, never a part, and a power cut keeps one of them."""
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, final)
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
 def display(path: Path) -> str:
     """A path as a user would type it: relative to the project when inside it."""
     try:

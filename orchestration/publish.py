@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
+from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir, replace_durably
 from orchestration.transformation import warehouse_dbt_models
 
 # The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
@@ -38,18 +38,6 @@ MART_KEYS = [key for key in warehouse_dbt_models.keys if key.path[0] == "marts"]
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _replace(temporary: Path, final: Path) -> None:
-    """Make `temporary` durable, then rename it over `final` in one step."""
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
-    directory = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def write_published_copy(conn, target: Path, storage_version: str) -> dict[str, int]:
@@ -113,13 +101,13 @@ def published_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     started = time.perf_counter()
     with duckdb.get_connection() as conn:
         counts = write_published_copy(conn, temporary, version)
-        _replace(temporary, final)
+        replace_durably(temporary, final)
         for table in counts:
             part = parquet / f".{table}.parquet.tmp"
             conn.execute(
                 f"copy (select * from marts.{table}) to {_quote(str(part))} (format parquet)"
             )
-            _replace(part, parquet / f"{table}.parquet")
+            replace_durably(part, parquet / f"{table}.parquet")
     for stale in parquet.glob("*.parquet"):
         if stale.stem not in counts:
             stale.unlink()
@@ -209,7 +197,7 @@ def segment_revenue_chart(context: dg.AssetExecutionContext):
     path = folder / CHART_FILE
     temporary = folder / f".{CHART_FILE}.tmp"
     temporary.write_bytes(png)
-    _replace(temporary, path)
+    replace_durably(temporary, path)
     encoded = base64.b64encode(png).decode("ascii")
     return dg.MaterializeResult(
         metadata={

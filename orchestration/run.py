@@ -58,6 +58,7 @@ from orchestration.paths import (
     is_motherduck,
     publish_dir,
     raw_dir,
+    replace_durably,
     warehouse_path,
 )
 
@@ -199,12 +200,7 @@ def publish(staged: Path, warehouse: Path) -> None:
             f"{display(warehouse)} was written in place during this run (a run from the Dagster "
             f"UI?), so this build was not published: {RERUN}"
         )
-    os.replace(staged, warehouse)
-    directory = os.open(warehouse.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
+    replace_durably(staged, warehouse)
     shutil.rmtree(staged.parent, ignore_errors=True)
 
 

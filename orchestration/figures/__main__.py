@@ -37,7 +37,7 @@ def _draft(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from orchestration.ingestion.raw_files import read_raw
+    from orchestration.ingestion.load import read_raw
 
     folder = Path(args.folder).resolve()
     batch = read_raw(folder.parent)
@@ -51,7 +51,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from orchestration.ingestion.raw_files import EXCLUSIONS_FILE, read_raw
+    from orchestration.ingestion.load import read_raw
+    from orchestration.ingestion.raw_files import EXCLUSIONS_FILE
 
     folder = Path(args.folder).resolve()
     batch = read_raw(folder.parent)

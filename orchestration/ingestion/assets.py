@@ -33,6 +33,15 @@ def _markdown(frame: pd.DataFrame, limit: int = PREVIEW_ROWS, total: int | None 
     return dg.MetadataValue.md(f"{header}\n{body}{more}")
 
 
+def _rejected_preview(conn, columns: str) -> pd.DataFrame:
+    """The first rejected rows, in file order, for the metadata."""
+    return conn.execute(
+        f"select {columns} from raw.figures_rejected "
+        "order by source_id, source_row nulls first limit ?",
+        [PREVIEW_ROWS],
+    ).df()
+
+
 def _ids(ids: list[str]) -> dg.MetadataValue:
     shown = ids[:LISTED_SOURCES]
     more = [f"... and {len(ids) - len(shown)} more"] if len(ids) > len(shown) else []
@@ -79,11 +88,7 @@ def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             "order by source_id, source_row limit ?",
             [PREVIEW_ROWS],
         ).df()
-        rejected = conn.execute(
-            "select source_file, source_row, reason from raw.figures_rejected "
-            "order by source_id, source_row nulls first limit ?",
-            [PREVIEW_ROWS],
-        ).df()
+        rejected = _rejected_preview(conn, "source_file, source_row, reason")
     if report.changed:
         context.log.info(
             f"reloaded {len(report.sources_reloaded)} source(s), removed "
@@ -180,11 +185,7 @@ def figures_match_contract(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         sampled, pandera_failures = _pandera_sample(conn)
         (loaded,) = conn.execute("select count(*) from raw.figures").fetchall()[0]
         (n_rejected,) = conn.execute("select count(*) from raw.figures_rejected").fetchall()[0]
-        rejected = conn.execute(
-            "select source_file, source_row, figure_id, reason from raw.figures_rejected "
-            "order by source_id, source_row nulls first limit ?",
-            [PREVIEW_ROWS],
-        ).df()
+        rejected = _rejected_preview(conn, "source_file, source_row, figure_id, reason")
     failures = pd.concat(
         [
             invalid[["source_file", "source_row", "figure_id", "reason"]],

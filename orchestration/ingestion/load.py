@@ -37,7 +37,6 @@ from orchestration.figures.numbers import supporting_mention
 from orchestration.ingestion.raw_files import (
     LINEAGE_COLUMNS,
     REJECTED_COLUMNS,
-    Batch,
     SourceFolder,
     discover,
     scan_folder,
@@ -732,6 +731,28 @@ def _finish(
         )
 
 
+@dataclass
+class Batch:
+    """Everything raw/ holds, split into what loads and what does not."""
+
+    sources: pd.DataFrame
+    figures: pd.DataFrame
+    rejected: pd.DataFrame
+    file_hashes: dict[str, str]
+    text_status: dict[str, str] = field(default_factory=dict)
+
+
+def read_raw(raw_dir: Path) -> Batch:
+    """Read and check every source folder into an in-memory DuckDB; the tables as frames.
+
+    The same loader as the warehouse's (`load_raw`), for `make check-source`, the draft and
+    the tests: what loads and every rejection, with reasons.
+    """
+    with duckdb.connect() as conn:
+        report = load_raw(conn, raw_dir, force=True)
+        return read_batch(conn, report)
+
+
 def read_batch(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> Batch:
     """The raw tables as pandas frames, in file order (for small warehouses and the CLI)."""
     figures = conn.execute(
@@ -752,30 +773,3 @@ def read_batch(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> Batch:
         file_hashes=report.file_hashes,
         text_status=report.text_status,
     )
-
-
-def write_batch(
-    conn: duckdb.DuckDBPyConnection, batch: Batch, loaded_at: datetime | None = None
-) -> dict[str, int]:
-    """Replace the raw tables with a batch read by `read_raw`, in one transaction."""
-    loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None)
-    ensure_raw_schema(conn)
-    frames = {"sources": batch.sources, "figures": batch.figures, "rejected": batch.rejected}
-    conn.execute("begin transaction")
-    try:
-        for table in TABLES.values():
-            conn.execute(f"delete from {table}")
-        for name, frame in frames.items():
-            if len(frame):
-                conn.register("incoming", frame)
-                conn.execute(
-                    f"insert into {TABLES[name]} by name "
-                    "select *, ?::timestamp as loaded_at from incoming",
-                    [loaded_at],
-                )
-                conn.unregister("incoming")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
-    return counts(conn)

@@ -20,7 +20,6 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import yaml
 
@@ -117,17 +116,6 @@ class SourceFolder:
             self.reject_all(*self.problem)
 
 
-@dataclass
-class Batch:
-    """Everything raw/ holds, split into what loads and what does not."""
-
-    sources: pd.DataFrame
-    figures: pd.DataFrame
-    rejected: pd.DataFrame
-    file_hashes: dict[str, str]
-    text_status: dict[str, str] = field(default_factory=dict)
-
-
 def discover(raw_dir: Path) -> list[Path]:
     """Source folders: every folder under raw/ whose name does not start with '.' or '_'."""
     if not raw_dir.is_dir():
@@ -177,14 +165,6 @@ def scan_folder(folder: Path) -> SourceFolder:
     _read_metadata(source)
     source.file_hash = _hash(files, source.text.path if source.text else None)
     _inspect_figures(source, files[FIGURES_FILE])
-    return source
-
-
-def read_folder(folder: Path) -> SourceFolder:
-    """One folder read entirely in Python (metadata and every row)."""
-    source = scan_folder(folder)
-    if source.header is not None:
-        source.read_with_python()
     return source
 
 
@@ -374,16 +354,3 @@ def validate_sources(folders: list[SourceFolder]) -> pd.DataFrame:
         file_hash=[with_metadata[i].file_hash for i in valid.index],
     )
     return valid.reset_index(drop=True)
-
-
-def read_raw(raw_dir: Path) -> Batch:
-    """Read and check every source folder into an in-memory DuckDB; the tables as frames.
-
-    The same loader as the warehouse's (`load.load_raw`), for `make check-source`, the draft
-    and the tests: what loads and every rejection, with reasons.
-    """
-    from orchestration.ingestion.load import load_raw, read_batch  # load.py imports this module
-
-    with duckdb.connect() as conn:
-        report = load_raw(conn, raw_dir, force=True)
-        return read_batch(conn, report)

@@ -16,7 +16,8 @@ from orchestration.figures.coverage import (
     unused_exclusions,
 )
 from orchestration.figures.provenance import SourceText, load_text
-from orchestration.ingestion.raw_files import EXCLUSIONS_FILE, read_raw
+from orchestration.ingestion.load import read_raw
+from orchestration.ingestion.raw_files import EXCLUSIONS_FILE
 from orchestration.paths import PROJECT_ROOT
 from tests.figures.test_provenance import SEED_TEXT, needs_seed_text
 

@@ -8,7 +8,7 @@ from orchestration.figures.__main__ import main
 from orchestration.figures.draft import draft_rows
 from orchestration.figures.numbers import same_value
 from orchestration.figures.provenance import load_text
-from orchestration.ingestion.raw_files import read_raw
+from orchestration.ingestion.load import read_raw
 from orchestration.paths import PROJECT_ROOT
 from tests.figures.test_provenance import FIXTURE, SEED_TEXT, needs_seed_text
 

@@ -12,7 +12,7 @@ from orchestration.figures.provenance import (
     resolve_text,
     split_languages,
 )
-from orchestration.ingestion.raw_files import read_raw
+from orchestration.ingestion.load import read_raw
 from orchestration.paths import PROJECT_ROOT
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.ingestion.raw_files import read_raw
+from orchestration.ingestion.load import read_raw
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
 GOOD_CSV = (FIXTURE / "figures.csv").read_text(encoding="utf-8")
