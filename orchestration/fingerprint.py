@@ -16,17 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, dbt_project_files
 
 TABLE = "meta.builds"
 FORCE_ENV = "FORCE"
-DBT_INPUTS = ("models", "macros", "seeds", "tests")
 
 
 def _code_files() -> list[tuple[str, Path]]:
     """(name, path) of every file of the dbt project and of the code a build runs."""
-    dbt = [p for folder in DBT_INPUTS for p in (DBT_PROJECT_DIR / folder).rglob("*")]
-    dbt += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    dbt = dbt_project_files()
     code = [*(PROJECT_ROOT / "orchestration").rglob("*.py"), PROJECT_ROOT / "uv.lock"]
     named = [(f"dbt/{p.relative_to(DBT_PROJECT_DIR)}", p) for p in dbt]
     named += [(str(p.relative_to(PROJECT_ROOT)), p) for p in code]

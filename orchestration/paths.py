@@ -80,6 +80,17 @@ def raw_dir() -> Path:
     return Path(os.environ.get(RAW_DIR_ENV) or DEFAULT_RAW_DIR).resolve()
 
 
+# What dbt reads to parse the project: a change to any of these makes the manifest stale.
+DBT_PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file dbt parses in a project: its folders, dbt_project.yml and profiles.yml."""
+    files = [p for d in DBT_PARSED_FOLDERS for p in (project_dir / d).rglob("*") if p.is_file()]
+    files += [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    return sorted(p for p in files if p.is_file())
+
+
 def replace_durably(temporary: Path, final: Path) -> None:
     """Rename `temporary` over `final` in one step, with both on disk: readers see the old file
     or the new one, never a part, and a power cut keeps one of them."""

@@ -7,9 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.paths import DBT_PROJECT_DIR
-
-PARSED_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+from orchestration.paths import DBT_PROJECT_DIR, dbt_project_files
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
 # the one dbt writes in one folder (the benchmarks use a private one).
@@ -25,10 +23,7 @@ def manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    folder = project.project_dir
-    parsed = [folder / "dbt_project.yml", folder / "profiles.yml"]
-    parsed += [p for d in PARSED_FOLDERS for p in (folder / d).rglob("*") if p.is_file()]
-    return any(path.stat().st_mtime > built for path in parsed if path.exists())
+    return any(p.stat().st_mtime > built for p in dbt_project_files(project.project_dir))
 
 
 # Under `dagster dev` (make ui) prepare_if_dev() runs `dbt parse` wherever this module is

@@ -10,22 +10,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+from orchestration.paths import (
+    DBT_PROJECT_DIR,
+    PROJECT_ROOT,
+    RAW_DIR_ENV,
+    WAREHOUSE_ENV,
+    dbt_project_files,
+)
 
 SEED_RAW = PROJECT_ROOT / "raw"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
-def _dbt_inputs() -> list[Path]:
-    folders = ("models", "macros", "seeds", "tests")
-    files = [p for f in folders for p in (DBT_PROJECT_DIR / f).rglob("*") if p.is_file()]
-    return [*files, DBT_PROJECT_DIR / "dbt_project.yml"]
-
-
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """dagster-dbt reads target/manifest.json at import: parse once if it is missing or stale."""
-    newest = max(p.stat().st_mtime for p in _dbt_inputs())
+    newest = max(p.stat().st_mtime for p in dbt_project_files())
     if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
         dbt = Path(sys.executable).parent / "dbt"
         subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
