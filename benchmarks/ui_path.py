@@ -28,13 +28,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.run import write_results
+from orchestration.paths import PROJECT_ROOT
+
 BIN = Path(sys.executable).parent
 JOB = "warehouse"
 READY_LIMIT_S = 300  # guards against a hung start; not a measure
 RUN_LIMIT_S = 1800
-RESULTS_START = "<!-- ui-path:start -->"
-RESULTS_END = "<!-- ui-path:end -->"
+RESULTS_BLOCK = "ui-path"  # between <!-- bench:ui-path:start/end --> in RESULTS.md
 
 WORKSPACE = """
 { workspaceOrError { __typename
@@ -230,17 +231,6 @@ def measure(raw: Path, queue_wait: float, folder: Path) -> list[tuple[str, str]]
         stop(webserver)
 
 
-def write_results(path: Path, text: str) -> None:
-    block = f"{RESULTS_START}\n{text}{RESULTS_END}"
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if RESULTS_START in current and RESULTS_END in current:
-        head, rest = current.split(RESULTS_START, 1)
-        current = head + block + rest.split(RESULTS_END, 1)[1]
-    else:
-        current = f"{current}\n{block}\n"
-    path.write_text(current, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, default=PROJECT_ROOT / "raw", help="raw/ folder")
@@ -263,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     text += "".join(f"| {what} | {value} |\n" for what, value in rows)
     print(text)
     if args.results:
-        write_results(args.results, text)
+        write_results(args.results, {RESULTS_BLOCK: text})
     return 0
 
 
