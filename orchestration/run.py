@@ -7,7 +7,7 @@ what is wrong and what to do, not a traceback (the full log stays in the Dagster
 What a run guarantees, however it ends (an error, Ctrl-C, SIGKILL, a power cut):
 
 - The warehouse file holds either the previous complete build or the new complete build, never
-  a mix. The job builds into a private copy (`.<name>.build-*/` beside the warehouse: the raw
+  a mix. The job builds into a private copy (`.<name>.build/` beside the warehouse: the raw
   load and every dbt model), and only a run that succeeded replaces the warehouse with it, by
   one atomic rename. Readers keep the file they opened until they reconnect, so a DuckDB shell
   or a BI tool open on the warehouse does not block a run.
@@ -18,7 +18,8 @@ What a run guarantees, however it ends (an error, Ctrl-C, SIGKILL, a power cut):
 - The next run recovers by itself: the lock dies with its process, the copy a killed run left
   behind is deleted, and a run it left marked as started in the Dagster instance is marked
   failed (else the queue, which counts it, would hold every later run). A dbt process that
-  outlives a killed run only ever writes to that run's copy.
+  outlives a killed run ends at its next line of output (its pipe has no reader), and the next
+  run stops any process still holding a file in the build folder before it reuses it.
 
 A run that fails keeps its build at `.<name>.failed/<name>` until the next run, for inspection
 (rejected rows, the tables dbt did build): `WAREHOUSE_PATH=<that path> make sql Q="..."`.
@@ -38,8 +39,8 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,17 +172,72 @@ def failed_dir(warehouse: Path) -> Path:
     return warehouse.parent / f".{warehouse.name}.failed"
 
 
+def build_dir(warehouse: Path) -> Path:
+    """Where a run builds: always the same folder, so dbt's partial parsing holds from run to run.
+
+    dbt keys its parse on the profile, which names the database path: a new folder per run made
+    dbt parse the whole project every run (1.5-3 s). The run lock keeps the folder to one run.
+    """
+    return warehouse.parent / f".{warehouse.name}.build"
+
+
+def holders(folder: Path) -> list[int]:
+    """Processes with a file under `folder` open (Linux /proc; elsewhere none are found)."""
+    prefix = str(folder.resolve()) + os.sep
+    found = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd).startswith(prefix) for fd in fd_dir.iterdir()):
+                found.append(int(fd_dir.parent.name))
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed child its parent has not yet waited for)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def stop_holders(folder: Path, timeout: float = 10.0) -> list[int]:
+    """Kill what still writes in a killed run's build (a dbt it left behind), and wait for it.
+
+    Such a dbt ends by itself when it next writes to its closed output pipe, but it must not
+    touch the next run's copy at the same path meanwhile. Called under the run lock: no live
+    run uses the folder.
+    """
+    pids = holders(folder)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _running(pid)]
+        time.sleep(0.05)
+    return pids
+
+
 def stage(warehouse: Path) -> Path:
-    """A private copy of the warehouse for this run to build in, in a new folder beside it.
+    """A private copy of the warehouse for this run to build in, in a folder beside it.
 
     Beside it, so the final rename stays on one file system; under the same file name, because
     DuckDB names a database's catalog after its file.
     """
+    build = build_dir(warehouse)
+    if build.exists() and (alive := stop_holders(build)):
+        raise RuntimeError(
+            f"process {', '.join(map(str, alive))} still writes in {display(build)} (a dbt left "
+            "by a killed run?): stop it and run again"
+        )
     # Builds of runs that were killed, and the previous failed build: their space comes back.
-    leftovers = [*warehouse.parent.glob(f".{warehouse.name}.build-*"), failed_dir(warehouse)]
+    leftovers = [
+        build, *warehouse.parent.glob(f".{warehouse.name}.build-*"), failed_dir(warehouse)
+    ]  # fmt: skip
     for leftover in leftovers:
         shutil.rmtree(leftover, ignore_errors=True)
-    build = Path(tempfile.mkdtemp(prefix=f".{warehouse.name}.build-", dir=warehouse.parent))
+    build.mkdir()
     staged = build / warehouse.name
     if warehouse.exists():
         if _wal(warehouse).exists():  # a write in place (a UI run) was cut short: fold it in

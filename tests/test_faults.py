@@ -231,7 +231,7 @@ def assert_recovers(env: dict[str, str], clean_new_counts: dict[str, int]) -> No
     assert "was interrupted; marked failed" in out
     warehouse = Path(env[WAREHOUSE_ENV])
     assert counts(warehouse) == clean_new_counts
-    assert not list(warehouse.parent.glob(".*.build-*"))
+    assert not list(warehouse.parent.glob(".*.build*"))
     assert dg.DagsterRunStatus.STARTED not in run_statuses(env)
 
 

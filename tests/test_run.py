@@ -276,3 +276,33 @@ def test_ctrl_c_mid_run(tmp_path):
     line = error_line(result)
     assert "the run was interrupted: the warehouse keeps its previous data" in line
     assert not warehouse.exists()
+
+
+def test_a_process_left_writing_in_the_build_folder_is_stopped_before_it_is_reused(tmp_path):
+    """The build folder is the same every run (dbt's partial parsing keys on the path): what a
+    killed run left writing in it is stopped, and the new run gets a fresh copy."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create table kept as select 1 as x")
+    stale = run.build_dir(warehouse) / warehouse.name
+    stale.parent.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         "c = duckdb.connect(sys.argv[1]); c.execute('create table stale as select 1')\n"
+         "print('open', flush=True); time.sleep(600)", str(stale)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        assert run.holders(stale.parent) == [holder.pid]
+
+        staged = run.stage(warehouse)
+
+        assert holder.wait(timeout=HANG_GUARD) == -signal.SIGKILL
+        assert staged == stale
+        with duckdb.connect(str(staged), read_only=True) as conn:
+            tables = conn.execute("select table_name from duckdb_tables()").fetchall()
+        assert tables == [("kept",)]
+        assert run.holders(stale.parent) == []
+    finally:
+        holder.kill()

@@ -5,6 +5,8 @@ raw.text_coverage with how it is covered: a figure, a date, an exclusion (with i
 not at all. A source without its text is listed in the check's metadata as not checked.
 """
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -40,19 +42,36 @@ create table if not exists raw.text_coverage (
 """
 
 
-def measure_coverage(sources: pd.DataFrame, figures: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The coverage rows of every source with a text, and a per-source report."""
+def texts_on_this_machine(sources: pd.DataFrame) -> dict[str, Path | None]:
+    """The text file of each source, or None when source.yaml names none or it is not here."""
     folder = raw_dir()
+    return {
+        source.source_id: resolve_text(source.text, folder / source.source_id)
+        if source.text
+        else None
+        for source in sources.itertuples()
+    }
+
+
+def measure_coverage(
+    sources: pd.DataFrame, texts: dict[str, Path | None], figures: pd.DataFrame
+) -> tuple[pd.DataFrame, dict]:
+    """The coverage rows of every source with a text, and a per-source report.
+
+    `figures` needs only the figures of the sources whose text is here: the others are listed
+    as not checked.
+    """
+    folder = raw_dir()
+    by_source = dict(iter(figures.groupby("source_id", sort=False)))
     rows, report = [], {}
     for source in sources.itertuples():
-        source_folder = folder / source.source_id
-        path = resolve_text(source.text, source_folder) if source.text else None
+        path = texts.get(source.source_id)
         if path is None:
             report[source.source_id] = {"checked": False, "text": source.text or None}
             continue
         text = load_text(path)
-        exclusions = read_exclusions(source_folder / EXCLUSIONS_FILE)
-        mine = figures[figures["source_id"] == source.source_id].to_dict("records")
+        exclusions = read_exclusions(folder / source.source_id / EXCLUSIONS_FILE)
+        mine = by_source.get(source.source_id, figures.iloc[:0]).to_dict("records")
         covered = coverage(text, mine, exclusions)
         rows += [
             {"source_id": source.source_id, "position": c.start, **c.__dict__} for c in covered
@@ -77,11 +96,14 @@ def text_coverage(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Every number in each source's text and what accounts for it: figure, date or exclusion."""
     with duckdb.get_connection() as conn:
         sources = conn.execute("select source_id, text from raw.sources").df()
+        texts = texts_on_this_machine(sources)
+        # Only the figures of sources whose text is here: the rest are not read into memory.
         figures = conn.execute(
             "select source_id, figure_id, value, unit, quote_zh, quote_en, "
-            "translation_discrepancy from raw.figures"
+            "translation_discrepancy from raw.figures where source_id in (select unnest(?))",
+            [[source_id for source_id, path in texts.items() if path is not None]],
         ).df()
-    frame, report = measure_coverage(sources, figures)
+    frame, report = measure_coverage(sources, texts, figures)
     with duckdb.get_connection() as conn:
         conn.execute(DDL)
         conn.execute("begin transaction")

@@ -157,3 +157,31 @@ def test_the_audit_finds_a_loaded_row_that_breaks_the_contract(tmp_path):
     assert "company 'nobody' is not one of the allowed values" in found.reason.iloc[0]
     assert "figures.csv line 3: " in found.reason.iloc[0]
     assert "value '-1' is out of range" in found.reason.iloc[1]
+
+
+def test_line_numbers_hold_when_the_files_are_read_in_parallel_scans(tmp_path):
+    """Files are split over one ordered scan per thread: every row keeps its own file's line,
+    and a file DuckDB cannot parse, in any scan, is still read line by line."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    for number, copies in enumerate([1, 4, 2, 7, 3]):
+        name = f"source-{number}"
+        rows = [
+            row.replace("syn-", f"s{number}c{copy}-") for copy in range(copies) for row in GOOD_ROWS
+        ]
+        if number == 3:  # a stray field on line 5
+            rows[3] = rows[3] + ",stray"
+        make_source(raw, name, figures="\n".join([HEADER, *rows]) + "\n")
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("set threads = 3")
+        report = load_raw(conn, raw)
+        loaded = conn.execute("select source_id, figure_id, source_row from raw.figures").fetchall()
+        rejected = conn.execute(
+            "select source_id, source_row, reason from raw.figures_rejected"
+        ).fetchall()
+    assert report.files_read_by_python == 1
+    assert [(source, line) for source, line, _ in rejected] == [("source-3", 5)]
+    assert "19 fields where the header has 18" in rejected[0][2]
+    assert len(loaded) == 3 * (1 + 4 + 2 + 7 + 3) - 1
+    for source_id, figure_id, line in loaded:
+        lines = (raw / source_id / "figures.csv").read_text().splitlines()
+        assert lines[line - 1].startswith(figure_id + ","), (source_id, figure_id, line)
