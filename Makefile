@@ -40,7 +40,7 @@ $(UV):
 	@touch $@
 
 $(MANIFEST): .venv/.synced $(DBT_SOURCES)
-	cd dbt_project && dbt parse --quiet
+	$(PYTHON) -m orchestration.prepare
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml

@@ -565,13 +565,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "DO_NOT_TRACK": "1",
     }
     print(f"Benchmark folder: {work} (log: {work / 'bench.log'})")
-    # The manifest, as `make run` prepares it: one parse, with this warehouse path, so the runs
-    # below need not parse (partial parsing keys on the profile, which names the path).
+    # The manifest and dbt's partial parse, as `make run` prepares them (orchestration/prepare.py),
+    # so the runs below need not parse (partial parsing keys on the profile, which names the path).
     subprocess.run(
-        [str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(project)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        check=True,
+        [sys.executable, "-m", "orchestration.prepare"], env=env, cwd=PROJECT_ROOT, check=True
     )
     compiled = work / "compiled" / "manifest.json"
     results: dict[str, tuple[list[Row], datetime, tuple]] = {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from functools import cached_property
@@ -23,6 +22,7 @@ from packaging import version
 from orchestration.paths import (
     DBT_PROJECT_DIR,
     WAREHOUSE_ENV,
+    dbt_executable,
     is_motherduck,
     warehouse_location,
 )
@@ -43,12 +43,6 @@ def configure_environment() -> str:
 
 
 configure_environment()
-
-
-def dbt_executable() -> str:
-    """The dbt installed beside this Python (the project's venv), else whatever PATH finds."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.is_file() else (shutil.which("dbt") or "dbt")
 
 
 class WarehouseDbtCliResource(DbtCliResource):

@@ -55,6 +55,7 @@ from orchestration.paths import (
     PUBLISH_DIR_ENV,
     PUBLISHED_DATABASE,
     WAREHOUSE_ENV,
+    build_dir,
     display,
     is_motherduck,
     publish_dir,
@@ -170,15 +171,6 @@ def _wal(database: Path) -> Path:
 
 def failed_dir(warehouse: Path) -> Path:
     return warehouse.parent / f".{warehouse.name}.failed"
-
-
-def build_dir(warehouse: Path) -> Path:
-    """Where a run builds: always the same folder, so dbt's partial parsing holds from run to run.
-
-    dbt keys its parse on the profile, which names the database path: a new folder per run made
-    dbt parse the whole project every run (1.5-3 s). The run lock keeps the folder to one run.
-    """
-    return warehouse.parent / f".{warehouse.name}.build"
 
 
 def holders(folder: Path) -> list[int]:

@@ -1,6 +1,5 @@
 """dbt: staging, intermediate and mart models, with dbt tests as Dagster asset checks."""
 
-import hashlib
 import os
 import shutil
 import uuid
@@ -11,7 +10,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, dbt_project_files, replace_durably
+from orchestration.paths import (
+    DBT_PROJECT_DIR,
+    WAREHOUSE_ENV,
+    dbt_project_files,
+    dbt_target_dir,
+    parse_cache_file,
+    replace_durably,
+)
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
 # the one dbt writes in one folder (the benchmarks use a private one).
@@ -56,25 +62,15 @@ RUN_FOLDER_PREFIX = "warehouse_dbt_models-"
 RUN_FOLDERS_KEPT = 10  # each holds a debug log, the manifest and compiled SQL: 4-6 MB
 
 
-def target_dir() -> Path:
-    return dbt_project.project_dir / dbt_project.target_path
-
-
 def parse_cache() -> Path:
-    """Where the partial parse of runs against this database is kept between runs.
-
-    dbt keys partial parsing on the profile, which names the database: a `make run` (into its
-    build copy) and a run from the UI (in place) parse against different paths, and with one
-    shared file each run would find the other's and parse the whole project again (1.5-3 s).
-    """
-    profile = f"{os.environ.get('DBT_TARGET', '')}|{os.environ.get(WAREHOUSE_ENV, '')}"
-    key = hashlib.sha256(profile.encode()).hexdigest()[:16]
-    return target_dir() / "partial_parse" / f"{key}.msgpack"
+    """The partial parse kept for runs against the database this run writes."""
+    return parse_cache_file(dbt_target_dir(), os.environ.get(WAREHOUSE_ENV, ""))
 
 
 def run_target(context: dg.AssetExecutionContext) -> Path:
     """This invocation's own target folder, seeded with the last parse against this database."""
-    target = target_dir() / f"{RUN_FOLDER_PREFIX}{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    name = f"{RUN_FOLDER_PREFIX}{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    target = dbt_target_dir() / name
     target.mkdir(parents=True)
     cache = parse_cache()
     if cache.is_file():
@@ -91,9 +87,8 @@ def keep_parse(target: Path) -> None:
         temporary = cache.with_name(f".{cache.name}.{target.name}.tmp")
         shutil.copyfile(parsed, temporary)
         replace_durably(temporary, cache)
-    folders = sorted(
-        target_dir().glob(f"{RUN_FOLDER_PREFIX}*"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
+    folders = dbt_target_dir().glob(f"{RUN_FOLDER_PREFIX}*")
+    folders = sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)
     for old in folders[RUN_FOLDERS_KEPT:]:
         shutil.rmtree(old, ignore_errors=True)
 

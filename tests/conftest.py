@@ -27,8 +27,9 @@ def dbt_manifest() -> Path:
     """dagster-dbt reads target/manifest.json at import: parse once if it is missing or stale."""
     newest = max(p.stat().st_mtime for p in dbt_project_files())
     if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
-        dbt = Path(sys.executable).parent / "dbt"
-        subprocess.run([str(dbt), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "orchestration.prepare"], cwd=PROJECT_ROOT, check=True
+        )
     return MANIFEST
 
 

@@ -306,3 +306,31 @@ def test_a_process_left_writing_in_the_build_folder_is_stopped_before_it_is_reus
         assert run.holders(stale.parent) == []
     finally:
         holder.kill()
+
+
+def test_runs_parse_nothing_once_prepared(tmp_path):
+    """`make` prepares dbt's parse for the build copy: no run parses the project again."""
+    target = tmp_path / "target"
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    command = make_run(tmp_path, copy_raw(tmp_path / "raw"), warehouse, start_only=True)
+    env = command["env"] = {**command["env"], "DBT_TARGET_PATH": str(target), "FORCE": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "orchestration.prepare"], env=env, cwd=PROJECT_ROOT, check=True
+    )
+
+    def dbt_logs() -> list[str]:
+        return [
+            log.read_text(encoding="utf-8")
+            for log in sorted(target.glob("warehouse_dbt_models-*/dbt.log"), key=os.path.getmtime)
+        ]
+
+    for _ in range(2):
+        result = subprocess.run(**command, timeout=HANG_GUARD)
+        assert result.returncode == 0, result.stderr
+    logs = dbt_logs()
+    assert len(logs) == 2
+    for log in logs:
+        assert "Unable to do partial parsing" not in log
+        assert "Partial parsing enabled" in log
+    caches = sorted(p.name for p in (target / "partial_parse").glob("*.msgpack"))
+    assert len(caches) == 1  # one profile: the build copy's path
