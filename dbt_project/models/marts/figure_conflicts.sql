@@ -8,9 +8,12 @@ with statements as (
 
 ),
 
+-- Every statement of a conflicting fact is in `statements`, its latest one too: no second
+-- pass over all figures for it.
 latest as (
 
-    select * from {{ ref('int_figures_latest') }}
+    select fact_id, figure_id, source_id, value from statements
+    where statement_rank = 1
 
 ),
 
@@ -18,7 +21,6 @@ facts as (
 
     select
         fact_id,
-        count(*) as n_statements,
         count(distinct value) as n_distinct_values
 
     from statements
@@ -58,7 +60,7 @@ final as (
         case when latest.value <> 0
             then 100 * (statements.value - latest.value) / abs(latest.value)
         end as difference_from_latest_pct,
-        facts.n_statements,
+        statements.n_statements,
         facts.n_distinct_values
 
     from statements
