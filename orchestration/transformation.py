@@ -1,5 +1,6 @@
 """dbt: staging, intermediate and mart models, with dbt tests as Dagster asset checks."""
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -59,7 +60,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 PARTIAL_PARSE = "partial_parse.msgpack"
 RUN_FOLDER_PREFIX = "warehouse_dbt_models-"
-RUN_FOLDERS_KEPT = 10  # each holds a debug log, the manifest and compiled SQL: 4-6 MB
+# Run folders (a debug log, the manifest, compiled SQL: 4-6 MB each) and kept parses (about
+# 1 MB each) beyond the newest this many are deleted after each run.
+RUN_FOLDERS_KEPT = 10
 
 
 def parse_cache() -> Path:
@@ -78,19 +81,32 @@ def run_target(context: dg.AssetExecutionContext) -> Path:
     return target
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile, by another run's clean-up
+        return 0.0
+
+
 def keep_parse(target: Path) -> None:
-    """Save this invocation's parse for the next run, and drop all but the newest run folders."""
-    parsed = target / PARTIAL_PARSE
-    if parsed.is_file():
-        cache = parse_cache()
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_name(f".{cache.name}.{target.name}.tmp")
-        shutil.copyfile(parsed, temporary)
-        replace_durably(temporary, cache)
-    folders = dbt_target_dir().glob(f"{RUN_FOLDER_PREFIX}*")
-    folders = sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in folders[RUN_FOLDERS_KEPT:]:
-        shutil.rmtree(old, ignore_errors=True)
+    """Save this invocation's parse for the next run; drop all but the newest run folders and
+    parses (each database a run was pointed at, temporary ones in tests too, leaves one).
+
+    Only a saving of time: a failure here (a full disk) never fails the run.
+    """
+    with contextlib.suppress(OSError):
+        parsed = target / PARTIAL_PARSE
+        if parsed.is_file():
+            cache = parse_cache()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_name(f".{cache.name}.{target.name}.tmp")
+            shutil.copyfile(parsed, temporary)
+            replace_durably(temporary, cache)
+            for old in sorted(cache.parent.glob("*.msgpack"), key=_mtime)[:-RUN_FOLDERS_KEPT]:
+                old.unlink(missing_ok=True)
+        folders = sorted(dbt_target_dir().glob(f"{RUN_FOLDER_PREFIX}*"), key=_mtime)
+        for old in folders[:-RUN_FOLDERS_KEPT]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 @dbt_assets(

@@ -334,3 +334,32 @@ def test_runs_parse_nothing_once_prepared(tmp_path):
         assert "Partial parsing enabled" in log
     caches = sorted(p.name for p in (target / "partial_parse").glob("*.msgpack"))
     assert len(caches) == 1  # one profile: the build copy's path
+
+
+def test_old_dbt_run_folders_and_parses_are_pruned(tmp_path, monkeypatch):
+    """Each run leaves a dbt folder (4-6 MB) and a parse per database: the newest 10 stay."""
+    from orchestration import transformation
+
+    target = tmp_path / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    monkeypatch.setenv(WAREHOUSE_ENV, str(tmp_path / "warehouse.duckdb"))
+    for number in range(12):
+        (target / f"{transformation.RUN_FOLDER_PREFIX}old{number:02d}").mkdir(parents=True)
+        (target / "partial_parse").mkdir(exist_ok=True)
+        (target / "partial_parse" / f"old{number:02d}.msgpack").write_bytes(b"old")
+        for path in (target / f"{transformation.RUN_FOLDER_PREFIX}old{number:02d}",
+                     target / "partial_parse" / f"old{number:02d}.msgpack"):  # fmt: skip
+            os.utime(path, (1_000_000 + number, 1_000_000 + number))
+    run_folder = target / f"{transformation.RUN_FOLDER_PREFIX}new"
+    run_folder.mkdir()
+    (run_folder / transformation.PARTIAL_PARSE).write_bytes(b"new parse")
+
+    transformation.keep_parse(run_folder)
+
+    assert transformation.parse_cache().read_bytes() == b"new parse"
+    parses = sorted(p.name for p in (target / "partial_parse").glob("*.msgpack"))
+    assert len(parses) == 10 and transformation.parse_cache().name in parses
+    assert "old02.msgpack" not in parses and "old03.msgpack" in parses
+    folders = sorted(p.name for p in target.glob(f"{transformation.RUN_FOLDER_PREFIX}*"))
+    assert len(folders) == 10 and run_folder.name in folders
+    assert f"{transformation.RUN_FOLDER_PREFIX}old02" not in folders
