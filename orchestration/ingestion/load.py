@@ -675,30 +675,24 @@ def _problems(row, report: LoadReport) -> list[tuple[str | None, str]]:
         return problems
     problems = [(p["column_name"], p["message"]) for p in _listed(row.row_problems)]
     value = float(row.v)
-    if _is_false(row.zh_confirmed):
-        if supporting_mention(row.quote_zh, "zh", value, row.unit) is None:
-            problems.append(
-                (
-                    None,
-                    f"figure {row.figure_id}: quote_zh {row.quote_zh!r} does not state value "
-                    f"{row.value} {row.unit} (quote_en: {_none(row.quote_en)!r}); values are "
-                    "in base units: 1977 亿元 is 197700000000",
-                )
-            )
-        else:
+    for language, confirmed, quote, other, hint in (
+        ("zh", row.zh_confirmed, row.quote_zh, ("quote_en", _none(row.quote_en)),
+         "values are in base units: 1977 亿元 is 197700000000"),
+        ("en", row.en_confirmed, row.quote_en, ("quote_zh", row.quote_zh),
+         "if the English states another number, set translation_discrepancy to 'value'"),
+    ):  # fmt: skip
+        if not _is_false(confirmed):
+            continue
+        if supporting_mention(quote, language, value, row.unit) is not None:
             report.python_confirmed_quotes += 1
-    if _is_false(row.en_confirmed):
-        if supporting_mention(row.quote_en, "en", value, row.unit) is None:
-            problems.append(
-                (
-                    None,
-                    f"figure {row.figure_id}: quote_en {row.quote_en!r} does not state value "
-                    f"{row.value} {row.unit} (quote_zh: {row.quote_zh!r}); if the English "
-                    "states another number, set translation_discrepancy to 'value'",
-                )
+            continue
+        problems.append(
+            (
+                None,
+                f"figure {row.figure_id}: quote_{language} {quote!r} does not state value "
+                f"{row.value} {row.unit} ({other[0]}: {other[1]!r}); {hint}",
             )
-        else:
-            report.python_confirmed_quotes += 1
+        )
     if problems:
         return problems
     figure = f"figure {row.figure_id}: "
