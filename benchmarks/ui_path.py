@@ -1,7 +1,8 @@
 """The UI path, timed: a run of the `warehouse` job launched through the webserver's GraphQL API.
 
-    python -m benchmarks.ui_path                    # the seed article (raw/)
-    python -m benchmarks.ui_path --raw .bench/corpus/10000-20241231 --results benchmarks/RESULTS.md
+    .venv/bin/python -m benchmarks.ui_path              # the seed article (raw/)
+    .venv/bin/python -m benchmarks.ui_path --results benchmarks/RESULTS.md   # and record it
+    .venv/bin/python -m benchmarks.ui_path --raw .bench/corpus/10000-20241231-v2
 
 What *Launch run* in the UI does, without a browser, on a private instance and warehouse in a
 temporary folder: start `dagster-webserver` on a free port, wait for the code location to load,
@@ -29,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.run import write_results
-from orchestration.paths import PROJECT_ROOT
+from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
 
 BIN = Path(sys.executable).parent
 JOB = "warehouse"
@@ -42,7 +43,8 @@ WORKSPACE = """
     ... on Workspace { locationEntries { name loadStatus
         locationOrLoadError { __typename
           ... on RepositoryLocation { repositories { name } }
-          ... on PythonError { message } } } } } }
+          ... on PythonError { message stack } } } }
+    ... on PythonError { message } } }
 """
 LAUNCH = """
 mutation Launch($executionParams: ExecutionParams!) {
@@ -100,16 +102,40 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
         )
 
 
-def stop(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM the process group, then SIGKILL what is left."""
+def stop_process_group(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the whole group (webserver, daemon, code server, run workers), then SIGKILL."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace)
+
+
+def loaded_location(url: str) -> tuple[str, str] | None:
+    """(code location, repository) once the workspace has loaded, None while it is loading or
+    the server does not answer yet; a location that failed to load raises."""
+    try:
+        workspace = graphql(url, WORKSPACE, timeout=10)["workspaceOrError"]
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    entries = workspace.get("locationEntries") or []
+    if not entries or any(entry["loadStatus"] != "LOADED" for entry in entries):
+        return None
+    (entry,) = entries
+    location = entry["locationOrLoadError"]
+    if location["__typename"] != "RepositoryLocation":
+        raise RuntimeError(f"code location {entry['name']} failed to load: {location}")
+    return entry["name"], location["repositories"][0]["name"]
 
 
 def wait_loaded(url: str, process: subprocess.Popen, log: Path) -> dict:
@@ -118,20 +144,11 @@ def wait_loaded(url: str, process: subprocess.Popen, log: Path) -> dict:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the webserver exited ({process.returncode}); see {log}")
-        try:
-            workspace = graphql(url, WORKSPACE, timeout=10)["workspaceOrError"]
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-            continue
-        entries = workspace.get("locationEntries") or []
-        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            (entry,) = entries
-            location = entry["locationOrLoadError"]
-            if location["__typename"] != "RepositoryLocation":
-                raise RuntimeError(f"the code location failed to load: {location}")
+        if loaded := loaded_location(url):
+            location, repository = loaded
             return {
-                "repositoryLocationName": entry["name"],
-                "repositoryName": location["repositories"][0]["name"],
+                "repositoryLocationName": location,
+                "repositoryName": repository,
                 "pipelineName": JOB,
             }
         time.sleep(0.2)
@@ -163,8 +180,8 @@ def measure(raw: Path, queue_wait: float, folder: Path) -> list[tuple[str, str]]
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "WAREHOUSE_PATH": str(folder / "warehouse.duckdb"),
-        "RAW_DIR": str(raw.resolve()),
+        WAREHOUSE_ENV: str(folder / "warehouse.duckdb"),
+        RAW_DIR_ENV: str(raw.resolve()),
         "DBT_TARGET_PATH": str(folder / "target"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -172,10 +189,7 @@ def measure(raw: Path, queue_wait: float, folder: Path) -> list[tuple[str, str]]
     }
     # The manifest the code location loads, prepared as `make run` prepares it.
     subprocess.run(
-        [str(BIN / "dbt"), "parse", "--quiet"],
-        cwd=PROJECT_ROOT / "dbt_project",
-        env=env,
-        check=True,
+        [sys.executable, "-m", "orchestration.prepare"], cwd=PROJECT_ROOT, env=env, check=True
     )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -227,8 +241,8 @@ def measure(raw: Path, queue_wait: float, folder: Path) -> list[tuple[str, str]]
         ]
     finally:
         if daemon is not None:
-            stop(daemon)
-        stop(webserver)
+            stop_process_group(daemon)
+        stop_process_group(webserver)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="update the UI-path part of this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
+    if not any(args.raw.glob("*/figures.csv")):
+        parser.error(
+            f"--raw {args.raw} holds no source folder (<id>/figures.csv); `make bench` "
+            "generates the synthetic corpora under .bench/corpus/"
+        )
     folder = Path(tempfile.mkdtemp(prefix="ui-path-"))
     print(f"Folder: {folder} (log: {folder / 'ui_path.log'})", flush=True)
     try:

@@ -12,17 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.ui_path import free_port, graphql
+from benchmarks.ui_path import free_port, graphql, loaded_location, stop_process_group
 from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
 from tests.conftest import copy_raw
 
@@ -30,26 +27,6 @@ BIN = Path(sys.executable).parent
 READY_LIMIT_S = 300  # a guard against a hung start, not a measure of speed
 RUN_LIMIT_S = 900
 STOP_GRACE_S = 20
-
-WORKSPACE_QUERY = """
-{
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on RepositoryLocation { repositories { name } }
-          ... on PythonError { message stack }
-        }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 @dataclass
@@ -106,41 +83,11 @@ def _wait_until_loaded(server: Webserver, process: subprocess.Popen) -> None:
             raise RuntimeError(
                 f"dagster dev exited with {process.returncode}:\n{server.log_tail()}"
             )
-        try:
-            workspace = server.graphql(WORKSPACE_QUERY, timeout=10)["workspaceOrError"]
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-            continue
-        entries = workspace.get("locationEntries") or []
-        if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
-            [entry] = entries
-            location = entry["locationOrLoadError"]
-            if location["__typename"] != "RepositoryLocation":
-                raise RuntimeError(f"code location {entry['name']} failed to load: {location}")
-            server.location = entry["name"]
-            server.repository = location["repositories"][0]["name"]
+        if loaded := loaded_location(server.url):
+            server.location, server.repository = loaded
             return
         time.sleep(0.5)
     raise TimeoutError(f"no loaded code location after {READY_LIMIT_S} s:\n{server.log_tail()}")
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM the whole group (webserver, daemon, code server, run workers), then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_GRACE_S)
-    deadline = time.monotonic() + STOP_GRACE_S
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_GRACE_S)
 
 
 @contextlib.contextmanager
@@ -176,4 +123,4 @@ def dagster_dev(folder: Path) -> Iterator[Webserver]:
             print(f"\nwebserver ready (code location loaded) in {server.ready_s:.1f} s")
             yield server
         finally:
-            stop_process_group(process)
+            stop_process_group(process, STOP_GRACE_S)
