@@ -34,7 +34,7 @@ ADDED_TAG, CHANGED_TAG, REMOVED_TAG = "raw/added", "raw/changed", "raw/removed"
 
 
 def raw_folder_hashes() -> dict[str, str]:
-    """{source_id: hash of its contract files} for every source folder under raw/ now."""
+    """{source_id: hash of its files and article text} for every source folder under raw/ now."""
     return {folder.name: folder_hash(folder) for folder in discover(raw_dir())}
 
 

@@ -1,7 +1,7 @@
 """What a build was made from, so that `make run` can tell when there is nothing to rebuild.
 
-A build's inputs are raw/ (each source folder's hash, the one the loader compares: its files,
-its article text and the contract), the dbt project and the pipeline's own code and lock file.
+A build's inputs are raw/ (each source folder's hash: its files, its article text and the
+contract), the dbt project and the pipeline's own code and lock file.
 `make run` records their hash in the warehouse (`meta.builds`) when a build succeeds; when the
 next `make run` finds the same hash and the published copy in place, the warehouse is current
 and it stops there, in about a second instead of a full run. `FORCE=1` rebuilds anyway. Runs
@@ -33,11 +33,11 @@ def _code_files() -> list[tuple[str, Path]]:
 
 def inputs_hash(raw: Path) -> str:
     """sha256 over every source folder's hash, the dbt project and the code."""
-    from orchestration.ingestion.raw_files import discover, scan_folder
+    from orchestration.ingestion.raw_files import discover, folder_hash
 
     digest = hashlib.sha256()
     for folder in discover(raw):
-        digest.update(f"source {folder.name} {scan_folder(folder).file_hash}\n".encode())
+        digest.update(f"source {folder.name} {folder_hash(folder)}\n".encode())
     for name, path in _code_files():
         digest.update(f"file {name}\n".encode())
         digest.update(path.read_bytes())

@@ -150,3 +150,15 @@ def test_the_warehouse_job_still_builds_with_the_policies_attached(built_warehou
         "where company_segment_id = 'tencent|games||2024'"
     )
     assert query(built_warehouse, sql) == [(197.7,)]
+
+
+def test_an_edited_article_text_is_a_change(raw):
+    """The text decides which quotes pass: editing it must reload the source, as a file would."""
+    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    first = tick(None)
+    (raw / SYNTHETIC.name / "article.txt").write_text(
+        (SYNTHETIC / "article.txt").read_text(encoding="utf-8") + "\n补充一句。\n", "utf-8"
+    )
+    result = tick(first.cursor)
+    (request,) = result.run_requests
+    assert request.tags["raw/changed"] == SYNTHETIC.name

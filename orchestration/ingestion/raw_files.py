@@ -133,13 +133,24 @@ def contract_hash() -> str:
     return digest.hexdigest()
 
 
-def folder_hash(folder: Path, text: Path | None = None) -> str:
-    """sha256 over the folder's contract files, its text and the contract, to skip a source.
+def folder_hash(folder: Path) -> str:
+    """sha256 over the folder's contract files, its article text and the contract.
 
-    A source whose files, article text and contract are all as they were when it was last
-    loaded would load to the same rows, so the loader leaves it as it is.
+    What the `make run` fingerprint and the raw/ sensor compare: the loader's own hash
+    (`scan_folder`) covers the same, from the files it has read anyway.
     """
-    return _hash(_contract_files(folder), text)
+    files = _contract_files(folder)
+    return _hash(files, _text_path(folder, files[SOURCE_FILE]))
+
+
+def _text_path(folder: Path, source_yaml: bytes | None) -> Path | None:
+    """The article text source.yaml names, if it parses and this machine has the text."""
+    try:
+        data = yaml.load((source_yaml or b"").decode("utf-8-sig"), Loader=YAML_LOADER)  # noqa: S506
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return None
+    entry = data.get("text") if isinstance(data, dict) else None
+    return resolve_text(str(entry), folder) if entry else None
 
 
 def _contract_files(folder: Path) -> dict[str, bytes | None]:
