@@ -132,6 +132,19 @@ def run_location(location: str) -> str:
     return os.fspath(build_dir(warehouse) / warehouse.name)
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's own file name, in its target folder
+
+
+def save_parse(parsed: Path, location: str) -> Path:
+    """Keep a partial parse of dbt's for the runs against `location`; where it is kept."""
+    cache = parse_cache_file(dbt_target_dir(), location)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    shutil.copyfile(parsed, temporary)
+    replace_durably(temporary, cache)
+    return cache
+
+
 def parse_cache_file(target_dir: Path, location: str) -> Path:
     """Where dbt's partial parse for runs against this database is kept between runs.
 

@@ -14,23 +14,20 @@ warehouse in place, parse once and keep their own.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from orchestration.paths import (
     DBT_PROJECT_DIR,
+    PARTIAL_PARSE,
     WAREHOUSE_ENV,
     dbt_executable,
     dbt_target_dir,
-    parse_cache_file,
-    replace_durably,
     run_location,
+    save_parse,
     warehouse_location,
 )
-
-PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 def prepare() -> Path:
@@ -42,12 +39,7 @@ def prepare() -> Path:
         env={**os.environ, WAREHOUSE_ENV: location},
         check=True,
     )
-    cache = parse_cache_file(dbt_target_dir(), location)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache.with_name(f".{cache.name}.prepare.tmp")
-    shutil.copyfile(dbt_target_dir() / PARTIAL_PARSE, temporary)
-    replace_durably(temporary, cache)
-    return cache
+    return save_parse(dbt_target_dir() / PARTIAL_PARSE, location)
 
 
 if __name__ == "__main__":

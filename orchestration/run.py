@@ -56,6 +56,7 @@ from orchestration.paths import (
     PUBLISHED_DATABASE,
     WAREHOUSE_ENV,
     build_dir,
+    dbt_executable,
     display,
     is_motherduck,
     publish_dir,
@@ -184,7 +185,7 @@ def holders(folder: Path) -> list[int]:
     return [pid for pid in found if pid != os.getpid()]
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """Alive and not a zombie (a killed child its parent has not yet waited for)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -206,7 +207,7 @@ def stop_holders(folder: Path, timeout: float = 10.0) -> list[int]:
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if _running(pid)]
+        pids = [pid for pid in pids if process_running(pid)]
         time.sleep(0.05)
     return pids
 
@@ -223,7 +224,8 @@ def stage(warehouse: Path) -> Path:
             f"process {', '.join(map(str, alive))} still writes in {display(build)} (a dbt left "
             "by a killed run?): stop it and run again"
         )
-    # Builds of runs that were killed, and the previous failed build: their space comes back.
+    # Builds of runs that were killed (`.build-*`: the per-run folders of earlier versions), and
+    # the previous failed build: their space comes back.
     leftovers = [
         build, *warehouse.parent.glob(f".{warehouse.name}.build-*"), failed_dir(warehouse)
     ]  # fmt: skip
@@ -453,11 +455,10 @@ def main() -> int:
         return 0
     try:
         from orchestration.definitions import defs  # noqa: F401  (a broken set-up fails here)
-        from orchestration.resources import dbt_executable
     except Exception as error:  # a broken set-up: one line, then out
         return fail(setup_problem(error))
     if shutil.which(dbt_executable()) is None:
-        return fail(explain("No such file or directory: 'dbt'"))
+        return fail(NO_DBT)
     if problem := input_problem(raw_dir()):
         return fail(problem)
     try:
@@ -490,7 +491,7 @@ def main() -> int:
             3,
         )
     except KeyboardInterrupt:
-        return fail(explain("KeyboardInterrupt"), 130)
+        return fail(f"the run was interrupted: {RERUN}", 130)
     except (OSError, duckdb.Error, RuntimeError) as error:
         return fail(setup_problem(error))
     seconds = time.perf_counter() - started

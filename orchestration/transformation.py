@@ -13,11 +13,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.paths import (
     DBT_PROJECT_DIR,
+    PARTIAL_PARSE,
     WAREHOUSE_ENV,
     dbt_project_files,
     dbt_target_dir,
     parse_cache_file,
-    replace_durably,
+    save_parse,
 )
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
@@ -25,7 +26,7 @@ from orchestration.paths import (
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
-    target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+    target_path=dbt_target_dir(),
 )
 
 
@@ -58,7 +59,6 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return LAYER_GROUPS.get(dbt_resource_props.get("schema"), "marts")
 
 
-PARTIAL_PARSE = "partial_parse.msgpack"
 RUN_FOLDER_PREFIX = "warehouse_dbt_models-"
 # Run folders (a debug log, the manifest, compiled SQL: 4-6 MB each) and kept parses (about
 # 1 MB each) beyond the newest this many are deleted after each run.
@@ -97,11 +97,7 @@ def keep_parse(target: Path) -> None:
     with contextlib.suppress(OSError):
         parsed = target / PARTIAL_PARSE
         if parsed.is_file():
-            cache = parse_cache()
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cache.with_name(f".{cache.name}.{target.name}.tmp")
-            shutil.copyfile(parsed, temporary)
-            replace_durably(temporary, cache)
+            cache = save_parse(parsed, os.environ.get(WAREHOUSE_ENV, ""))
             for old in sorted(cache.parent.glob("*.msgpack"), key=_mtime)[:-RUN_FOLDERS_KEPT]:
                 old.unlink(missing_ok=True)
         folders = sorted(dbt_target_dir().glob(f"{RUN_FOLDER_PREFIX}*"), key=_mtime)

@@ -24,6 +24,7 @@ import pytest
 
 from benchmarks.generate import generate
 from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+from orchestration.run import process_running
 from tests.conftest import copy_raw
 
 SYNTHETIC_FIGURES = 20_000  # enough for the load step to take seconds
@@ -169,14 +170,6 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 def open_files(pid: int) -> set[str]:
     try:
         return {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
@@ -280,9 +273,9 @@ def test_a_run_killed_during_dbt_leaves_the_previous_warehouse(
     assert fingerprint(warehouse) == before
     # A dbt that outlives the run ends by itself: its output pipe has no reader any more.
     killed, guard = time.monotonic(), time.monotonic() + HANG_GUARD
-    while any(alive(pid) for pid in dbt) and time.monotonic() < guard:
+    while any(process_running(pid) for pid in dbt) and time.monotonic() < guard:
         time.sleep(POLL)
-    assert not any(alive(pid) for pid in dbt), "dbt outlived the killed run"
+    assert not any(process_running(pid) for pid in dbt), "dbt outlived the killed run"
     print(f"the orphaned dbt ended {time.monotonic() - killed:.2f} s after the kill")
     assert_recovers(env, clean_new_counts)
 

@@ -38,6 +38,7 @@ def test_force_rebuilds_and_a_missing_published_copy_is_rebuilt(tmp_path, monkey
     published = tmp_path / "data" / "published" / "giants.duckdb"
     published.unlink()
     rebuilt = make_run(tmp_path, raw)
+    assert rebuilt.returncode == 0, rebuilt.stderr
     assert "Running the warehouse job" in rebuilt.stdout and published.is_file()
     monkeypatch.setenv(fingerprint.FORCE_ENV, "1")
     forced = make_run(tmp_path, raw)

@@ -6,7 +6,13 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from orchestration.ingestion.load import TABLES, audit_figures, ensure_raw_schema, load_raw
+from orchestration.ingestion.load import (
+    TABLES,
+    audit_figures,
+    counts,
+    ensure_raw_schema,
+    load_raw,
+)
 from orchestration.paths import display, raw_dir
 from orchestration.schemas.figures import COLUMNS, FigureSchema, SourceSchema
 from orchestration.schemas.validation import validate_rows
@@ -183,8 +189,8 @@ def figures_match_contract(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as conn:
         invalid = audit_figures(conn)
         sampled, pandera_failures = _pandera_sample(conn)
-        (loaded,) = conn.execute("select count(*) from raw.figures").fetchall()[0]
-        (n_rejected,) = conn.execute("select count(*) from raw.figures_rejected").fetchall()[0]
+        rows = counts(conn)
+        loaded, n_rejected = rows["figures"], rows["rejected"]
         rejected = _rejected_preview(conn, "source_file, source_row, figure_id, reason")
     failures = pd.concat(
         [

@@ -55,6 +55,7 @@ from orchestration.schemas.contract_sql import (
     row_rules,
 )
 from orchestration.schemas.figures import COLUMNS, REQUIRED_COLUMNS
+from orchestration.schemas.validation import ROW_CHECK_MESSAGES
 
 DDL = """
 create schema if not exists raw;
@@ -656,10 +657,6 @@ def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         conn.execute("drop view if exists _loaded_figures")
 
 
-def _present(value: object) -> bool:
-    return isinstance(value, str) and value != ""
-
-
 def _problems(row, report: LoadReport) -> list[tuple[str | None, str]]:
     """(column, message) problems of one flagged row, in the order pandera would give them."""
     if isinstance(row.owner, str) and row.source_id != row.owner:
@@ -675,24 +672,19 @@ def _problems(row, report: LoadReport) -> list[tuple[str | None, str]]:
         return problems
     problems = [(p["column_name"], p["message"]) for p in _listed(row.row_problems)]
     value = float(row.v)
-    for language, confirmed, quote, other, hint in (
-        ("zh", row.zh_confirmed, row.quote_zh, ("quote_en", _none(row.quote_en)),
-         "values are in base units: 1977 亿元 is 197700000000"),
-        ("en", row.en_confirmed, row.quote_en, ("quote_zh", row.quote_zh),
-         "if the English states another number, set translation_discrepancy to 'value'"),
-    ):  # fmt: skip
+    shown = {"figure_id": row.figure_id, "quote_zh": row.quote_zh,
+             "quote_en": _none(row.quote_en), "value": row.value, "unit": row.unit}  # fmt: skip
+    for language, confirmed, quote in (
+        ("zh", row.zh_confirmed, row.quote_zh),
+        ("en", row.en_confirmed, row.quote_en),
+    ):
         if not _is_false(confirmed):
             continue
         if supporting_mention(quote, language, value, row.unit) is not None:
             report.python_confirmed_quotes += 1
             continue
-        problems.append(
-            (
-                None,
-                f"figure {row.figure_id}: quote_{language} {quote!r} does not state value "
-                f"{row.value} {row.unit} ({other[0]}: {other[1]!r}); {hint}",
-            )
-        )
+        # the pandera model's own words (orchestration/schemas/validation.py)
+        problems.append((None, ROW_CHECK_MESSAGES[f"quote_{language}_states_value"](shown)))
     if problems:
         return problems
     figure = f"figure {row.figure_id}: "
@@ -721,7 +713,7 @@ def _is_false(value: object) -> bool:
 
 
 def _none(value: object) -> object:
-    return value if _present(value) else None
+    return value if isinstance(value, str) and value != "" else None
 
 
 def _finish(
@@ -777,7 +769,6 @@ class Batch:
     sources: pd.DataFrame
     figures: pd.DataFrame
     rejected: pd.DataFrame
-    file_hashes: dict[str, str]
     text_status: dict[str, str] = field(default_factory=dict)
 
 
@@ -809,6 +800,5 @@ def read_batch(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> Batch:
         sources=sources,
         figures=figures,
         rejected=rejected,
-        file_hashes=report.file_hashes,
         text_status=report.text_status,
     )
