@@ -44,9 +44,9 @@ $(MANIFEST): .venv/.synced $(DBT_SOURCES)
 	$(PYTHON) -m orchestration.prepare
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+	cp orchestration/dagster.yaml $@
 
 setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
@@ -57,7 +57,7 @@ test: setup chromium
 	$(PYTHON) -m pytest
 
 ui: setup
-	dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	@$(PYTHON) -m orchestration.ui -w workspace.yaml -h 127.0.0.1 -p 3000
 
 ui-check: setup chromium
 	$(PYTHON) -m pytest tests/test_ui.py -q -s

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.ingestion.raw_files import discover, folder_hash
-from orchestration.paths import display, raw_dir
+from orchestration.paths import publish_dir, raw_dir
+from orchestration.snapshots import current_build
 
 warehouse_job = dg.define_asset_job(
     name="warehouse",
     selection=dg.AssetSelection.all(),
-    description="Load raw/, validate it, and build every dbt model and test.",
-    # One process for the whole run: a project this size spends most of a multiprocess run
-    # starting processes (README, "Executor").
-    executor_def=dg.in_process_executor,
+    description="Load raw/, validate it, build every dbt model and test, and publish the "
+    "snapshot readers use.",
+    # Its executor is the Definitions' (orchestration/definitions.py): one process per run.
 )
 
 daily_warehouse_schedule = dg.ScheduleDefinition(
@@ -31,11 +34,48 @@ daily_warehouse_schedule = dg.ScheduleDefinition(
 
 # Run tags of a sensor run: which source folders it was requested for.
 ADDED_TAG, CHANGED_TAG, REMOVED_TAG = "raw/added", "raw/changed", "raw/removed"
+SETTLE_ENV = "RAW_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 60.0
+WAITING = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
-def raw_folder_hashes() -> dict[str, str]:
-    """{source_id: hash of its files and article text} for every source folder under raw/ now."""
-    return {folder.name: folder_hash(folder) for folder in discover(raw_dir())}
+def settle_seconds() -> float:
+    value = os.environ.get(SETTLE_ENV)
+    return float(value) if value else DEFAULT_SETTLE_SECONDS
+
+
+def last_change(folder: Path) -> float:
+    """When anything in a source folder (or the folder itself) last changed."""
+    times = [folder.stat().st_mtime]
+    times += [p.lstat().st_mtime for p in folder.rglob("*")]
+    return max(times)
+
+
+def settled_view(
+    raw: Path, known: dict[str, str], now: float | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """{source_id: hash} of raw/ as the sensor counts it, and the folders still being edited.
+
+    A folder counts once nothing in it has changed for the settle interval: a curator copying
+    files in, or an editor saving figures.csv line by line, does not start a run per save.
+    A folder still being edited keeps the hash it is `known` by (the last settled one, else
+    the published build's), and a new one is left out until it settles.
+    """
+    now = time.time() if now is None else now
+    view, unsettled = {}, []
+    for folder in discover(raw):
+        if now - last_change(folder) < settle_seconds():
+            unsettled.append(folder.name)
+            if folder.name in known:
+                view[folder.name] = known[folder.name]
+            continue
+        view[folder.name] = folder_hash(folder)
+    return view, unsettled
 
 
 def raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
@@ -52,42 +92,50 @@ def raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list
     minimum_interval_seconds=30,
     # On by default: a curator who drops a folder into raw/ while the UI runs expects the
     # warehouse to follow without pressing anything. It only ever requests the one job, and
-    # the instance runs one run at a time (dagster.yaml), so it cannot pile up writers.
+    # never while a run of it is waiting or in progress.
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Rebuild the warehouse when a source folder under raw/ is added, changed or removed.
+    """Rebuild the warehouse when raw/ differs from what the published build was made from.
 
-    A removed folder also requests a run: the raw tables mirror raw/, so the warehouse must
-    drop that source's rows. The cursor holds {source_id: hash} of the contract files
-    (source.yaml, figures.csv, exclusions.csv). The first tick only records them: raw/ alone
-    cannot tell whether the warehouse already reflects it, and a surprise build when the UI
-    opens would lock the DuckDB file against readers (`make run`, the schedule or
-    *Materialize all* build it). The run key is the hash of the change (hashes before and
-    after), so a retried tick never launches the same rebuild twice; should the same change
-    recur exactly (edit, revert, edit again), Dagster skips it as already run, and the daily
-    schedule rebuilds from raw/ anyway.
+    The published build records each source folder's hash (`build.json`), whoever ran it; the
+    sensor compares raw/ with it, folder by folder, so a folder added, changed or removed (its
+    rows must leave) requests a run, and a build made by `make run` or the UI counts as well.
+    Folders under `_` or `.` names (raw/_draft/) are never read. A folder counts only once it
+    has settled (RAW_SETTLE_SECONDS, default 60, without a change). No run is requested while
+    one of the job is queued or in progress. The run key is the state of raw/ it builds, so
+    the same state is never run twice by the sensor: a run that failed on its data waits for a
+    fix of raw/, and a run whose process was killed is retried by the instance's run retries
+    (dagster.yaml).
     """
-    current = raw_folder_hashes()
-    if context.cursor is None:
-        return dg.SensorResult(
-            skip_reason=f"Watching {len(current)} source folder(s) in {display(raw_dir())}; "
-            "the next change requests a run.",
-            cursor=json.dumps(current, sort_keys=True),
-        )
-    previous = json.loads(context.cursor)
-    changes = raw_changes(previous, current)
+    built = current_build(publish_dir())
+    published = built.sources if built else {}
+    previous = json.loads(context.cursor) if context.cursor else {}
+    view, unsettled = settled_view(raw_dir(), {**published, **previous})
+    cursor = json.dumps(view, sort_keys=True)
+    changes = raw_changes(published, view)
+    editing = f" ({len(unsettled)} folder(s) still being edited: {', '.join(unsettled)})"
     if not any(changes.values()):
-        return dg.SensorResult(skip_reason="No source folder in raw/ changed.")
-    transition = json.dumps({"before": previous, "after": current}, sort_keys=True)
+        reason = f"raw/ is what build {built.build_id} was made from" if built else "raw/ is empty"
+        return dg.SensorResult(skip_reason=reason + (editing if unsettled else ""), cursor=cursor)
+    waiting = context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=warehouse_job.name, statuses=WAITING), limit=1
+    )
+    if waiting:
+        return dg.SensorResult(
+            skip_reason=f"run {waiting[0].run_id} is queued or in progress; raw/ is compared "
+            "again after it",
+            cursor=cursor,
+        )
+    state = hashlib.sha256(cursor.encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=f"raw-{hashlib.sha256(transition.encode()).hexdigest()[:16]}",
+                run_key=f"raw-{state}",
                 tags={tag: ",".join(ids) for tag, ids in changes.items() if ids},
             )
         ],
-        cursor=json.dumps(current, sort_keys=True),
+        cursor=cursor,
     )
 
 

@@ -9,7 +9,6 @@ its `motherduck` output, or written directly as WAREHOUSE_PATH=md:<name>.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -94,67 +93,14 @@ def dbt_project_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
     return sorted(p for p in files if p.is_file())
 
 
-def replace_durably(temporary: Path, final: Path) -> None:
-    """Rename `temporary` over `final` in one step, with both on disk: readers see the old file
-    or the new one, never a part, and a power cut keeps one of them."""
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
-    directory = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def display(path: Path) -> str:
-    """A path as a user would type it: relative to the project when inside it."""
+    """A path as a user would type it: relative to the project when inside it (symlinks, such
+    as the published snapshot's stable paths, are shown as they are, not resolved)."""
+    absolute = Path(os.path.abspath(path))
     try:
-        return str(path.resolve().relative_to(PROJECT_ROOT))
+        return str(absolute.relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
-
-
-def build_dir(warehouse: Path) -> Path:
-    """Where `make run` builds: always the same folder, so dbt's partial parsing holds.
-
-    dbt keys its parse on the profile, which names the database path: a new folder per run made
-    dbt parse the whole project every run (1.5-3 s). The run lock keeps the folder to one run.
-    """
-    return warehouse.parent / f".{warehouse.name}.build"
-
-
-def run_location(location: str) -> str:
-    """The database a `make run` of this warehouse builds in: its copy, or MotherDuck's."""
-    if is_motherduck(location):
-        return location
-    warehouse = Path(location)
-    return os.fspath(build_dir(warehouse) / warehouse.name)
-
-
-PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's own file name, in its target folder
-
-
-def save_parse(parsed: Path, location: str) -> Path:
-    """Keep a partial parse of dbt's for the runs against `location`; where it is kept."""
-    cache = parse_cache_file(dbt_target_dir(), location)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    shutil.copyfile(parsed, temporary)
-    replace_durably(temporary, cache)
-    return cache
-
-
-def parse_cache_file(target_dir: Path, location: str) -> Path:
-    """Where dbt's partial parse for runs against this database is kept between runs.
-
-    dbt keys partial parsing on the profile, which names the database: a `make run` (into its
-    build copy) and a run from the UI (in place) parse against different paths, and with one
-    shared file each would find the other's and parse the whole project again (1.5-3 s).
-    """
-    profile = f"{os.environ.get(TARGET_ENV, '')}|{location}"
-    key = hashlib.sha256(profile.encode()).hexdigest()[:16]
-    return target_dir / "partial_parse" / f"{key}.msgpack"
 
 
 def dbt_target_dir() -> Path:
@@ -166,3 +112,8 @@ def dbt_executable() -> str:
     """The dbt installed beside this Python (the project's venv), else whatever PATH finds."""
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.is_file() else (shutil.which("dbt") or "dbt")
+
+
+# What runs start instead of dbt: dbt as a child that dies with the run (orchestration/bin/dbt).
+GUARDED_DBT = PROJECT_ROOT / "orchestration" / "bin" / "dbt"
+REAL_DBT_ENV = "GIANTS_DBT_EXECUTABLE"

@@ -1,29 +1,29 @@
-"""Read-only copies of the marts for BI tools, and a chart for people who would rather look.
+"""The published snapshot readers use: the marts of one complete build, switched in at once.
 
-The pipeline's own warehouse file is never handed to a BI tool: DuckDB allows one writer and no
-reader beside it, so a dashboard holding the warehouse open would block every run. After each
-successful build, `published/marts` writes
-
-  <publish dir>/giants.duckdb          every mart, with its comments, in a storage format that
-                                        duckdb 1.x (CLI, JDBC, ODBC, BI drivers) can read
-  <publish dir>/parquet/<mart>.parquet  one Parquet file per mart
-
-each to a temporary file first, then renamed over the old one. A rename is atomic and never
-touches the old file's inode: a reader that holds the previous copy open keeps reading it, and
-the next connection sees the new one. The publish dir is $PUBLISH_DIR, else `published/` beside
-the warehouse (data/published/ by default).
+The pipeline's working database is private to it (a run writes it in place, and a killed run
+may leave it half-built); every reader, from `make sql` to a BI tool, reads the snapshot that
+the last successful run published (orchestration/snapshots.py: a folder per build, one atomic
+pointer). `published/marts` and `published/segment_revenue_chart` are one step, the last of a
+run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x reads, one
+Parquet file per mart, the chart), each file carrying the build id, and switches `current` to
+it only when every file is complete. It publishes only what a complete run built: a run of a
+subset of the assets (or a run whose upstream steps failed) leaves the snapshot as it was.
 """
 
 import base64
 import io
+import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir, replace_durably
+from orchestration import fingerprint, snapshots
+from orchestration.locking import RunLock
+from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
 from orchestration.transformation import warehouse_dbt_models
 
 # The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
@@ -31,7 +31,12 @@ from orchestration.transformation import warehouse_dbt_models
 STORAGE_VERSION_ENV = "PUBLISH_STORAGE_VERSION"
 DEFAULT_STORAGE_VERSION = "v1.0.0"
 DATABASE_FILE = PUBLISHED_DATABASE
-CHART_FILE = "segment_revenue.png"
+CHART_FILE = snapshots.CHART_FILE
+MARTS = dg.AssetKey(["published", "marts"])
+CHART = dg.AssetKey(["published", "segment_revenue_chart"])
+# Beside the marts, the copy holds what readers need to trust them: the rejected rows (nothing
+# is lost: what is not in the marts is here, with its reason) and the build it comes from.
+EXTRA_TABLES = ("raw.figures_rejected",)
 
 MART_KEYS = [key for key in warehouse_dbt_models.keys if key.path[0] == "marts"]
 
@@ -40,8 +45,9 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def write_published_copy(conn, target: Path, storage_version: str) -> dict[str, int]:
-    """Copy every marts table (rows and comments) into a new DuckDB file at `target`."""
+def write_published_copy(conn, target: Path, storage_version: str, build: dict) -> dict[str, int]:
+    """Copy every marts table (rows and comments), the rejected rows and the build's record
+    into a new DuckDB file at `target`."""
     tables = [
         name
         for (name,) in conn.execute(
@@ -77,55 +83,54 @@ def write_published_copy(conn, target: Path, storage_version: str) -> dict[str, 
             conn.execute(
                 f'comment on column published.marts.{table}."{column}" is {_quote(comment)}'
             )
+        for table in EXTRA_TABLES:
+            schema = table.split(".")[0]
+            conn.execute(f"create schema if not exists published.{schema}")
+            conn.execute(f"create table published.{table} as select * from {table}")
+        conn.execute("create schema published.meta")
+        conn.execute(
+            "create table published.meta.build as select ?::varchar as build_id, "
+            "?::varchar as run_id, ?::varchar as inputs_hash, ?::varchar as sources, "
+            "?::timestamp as built_at",
+            [
+                build["build_id"],
+                build["run_id"],
+                build["inputs_hash"],
+                json.dumps(build["sources"], sort_keys=True),
+                build["built_at"],
+            ],
+        )
+        conn.execute(
+            "comment on table published.meta.build is 'The build these tables come from: its "
+            "id (also in every Parquet file of the build), the Dagster run, and the hash of its "
+            "inputs (raw/ folders, dbt project, code).'"
+        )
     finally:
         conn.execute("detach published")
     return counts
 
 
-@dg.asset(
-    key=["published", "marts"],
-    deps=MART_KEYS,
-    group_name="published",
-    kinds={"duckdb", "parquet"},
-    description="A read-only copy of every mart for BI tools: a DuckDB file that duckdb 1.x "
-    "reads, and one Parquet file per mart, each replaced atomically.",
-)
-def published_marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """Publish the marts of a successful build where BI tools read them."""
-    folder = publish_dir()
-    parquet = folder / "parquet"
-    parquet.mkdir(parents=True, exist_ok=True)
-    version = os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
-    final = folder / DATABASE_FILE
-    temporary = folder / f".{DATABASE_FILE}.{context.run.run_id[:8]}.tmp"
-    started = time.perf_counter()
-    with duckdb.get_connection() as conn:
-        # Rows of a mart have no meaningful order (every query orders what it shows): let
-        # DuckDB write the copy and the Parquet files with all its threads.
-        conn.execute("set preserve_insertion_order = false")
-        counts = write_published_copy(conn, temporary, version)
-        replace_durably(temporary, final)
-        for table in counts:
-            part = parquet / f".{table}.parquet.tmp"
-            conn.execute(
-                f"copy (select * from marts.{table}) to {_quote(str(part))} (format parquet)"
-            )
-            replace_durably(part, parquet / f"{table}.parquet")
-    for stale in parquet.glob("*.parquet"):
-        if stale.stem not in counts:
-            stale.unlink()
-    elapsed = time.perf_counter() - started
-    context.log.info(f"published {len(counts)} marts to {display(folder)} in {elapsed:.2f} s")
-    return dg.MaterializeResult(
-        metadata={
-            "database": dg.MetadataValue.path(str(final)),
-            "parquet_dir": dg.MetadataValue.path(str(parquet)),
-            "storage_version": version,
-            "tables": dg.MetadataValue.json(counts),
-            "size_bytes": final.stat().st_size,
-            "seconds": round(elapsed, 3),
-        }
-    )
+def incomplete_run(context: dg.AssetExecutionContext) -> list[str]:
+    """What this run left out of a complete build: upstream assets or checks not selected."""
+    layer = context.job_def.asset_layer
+    assets = {k for k in layer.executable_asset_keys if k not in (MARTS, CHART)}
+    checks = set(layer.asset_graph.asset_check_keys)
+    selected = context.run.asset_selection
+    selected_checks = context.run.asset_check_selection
+    # No selection (None, or empty for a job launched as a whole) is the whole job.
+    missing = sorted(k.to_user_string() for k in assets - selected) if selected else []
+    if selected_checks:
+        missing += sorted(k.to_user_string() for k in checks - selected_checks)
+    return missing
+
+
+def loaded_sources(conn, run_id: str) -> dict[str, str] | None:
+    """{source_id: folder hash} of what this run's load read from raw/."""
+    row = conn.execute(
+        "select sources from meta.loads where run_id = ? order by loaded_at desc limit 1",
+        [run_id],
+    ).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 SEGMENT_REVENUE_SQL = """
@@ -137,7 +142,9 @@ where period_label = ? order by sort_order, revenue_cny_bn desc
 """
 
 
-def render_segment_revenue(rows: list[tuple[str, str, float]], period: str) -> bytes:
+def render_segment_revenue(
+    rows: list[tuple[str, str, float]], period: str, build_id: str = ""
+) -> bytes:
     """A grouped horizontal bar chart: each segment's revenue by company, as PNG bytes."""
     import matplotlib
 
@@ -170,45 +177,126 @@ def render_segment_revenue(rows: list[tuple[str, str, float]], period: str) -> b
     axis.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    figure.savefig(
+        buffer, format="png", dpi=110, metadata={"build_id": build_id} if build_id else None
+    )
     plt.close(figure)
     return buffer.getvalue()
 
 
-@dg.asset(
-    key=["published", "segment_revenue_chart"],
-    deps=[["published", "marts"]],
-    group_name="published",
-    kinds={"matplotlib"},
-    description="A picture of each segment's revenue by company (PNG beside the published "
-    "copy, shown in this asset's metadata).",
-)
-def segment_revenue_chart(context: dg.AssetExecutionContext):
-    """Render the latest year's whole-segment revenue by company from the published copy."""
-    import duckdb
-
-    folder = publish_dir()
-    with duckdb.connect(str(folder / DATABASE_FILE), read_only=True) as conn:
-        latest = conn.execute(
-            "select max(period_label) from marts.segment_rankings where period_type = 'year'"
-        ).fetchone()[0]
-        rows = conn.execute(SEGMENT_REVENUE_SQL, [latest]).fetchall() if latest else []
+def write_chart(conn, folder: Path, build_id: str) -> dict:
+    """The latest year's whole-segment revenue by company, as a PNG in the build folder."""
+    latest = conn.execute(
+        "select max(period_label) from marts.segment_rankings where period_type = 'year'"
+    ).fetchone()[0]
+    rows = conn.execute(SEGMENT_REVENUE_SQL, [latest]).fetchall() if latest else []
     if not rows:
-        context.log.warning("no annual whole-segment revenue to chart")
-        return dg.MaterializeResult(metadata={"rows": 0})
-    png = render_segment_revenue(rows, latest)
-    path = folder / CHART_FILE
-    temporary = folder / f".{CHART_FILE}.tmp"
-    temporary.write_bytes(png)
-    replace_durably(temporary, path)
+        return {"rows": 0}
+    png = render_segment_revenue(rows, latest, build_id)
+    (folder / CHART_FILE).write_bytes(png)
     encoded = base64.b64encode(png).decode("ascii")
-    return dg.MaterializeResult(
-        metadata={
-            "chart": dg.MetadataValue.md(
-                f"![Segment revenue by company](data:image/png;base64,{encoded})"
-            ),
-            "path": dg.MetadataValue.path(str(path)),
-            "period": latest,
-            "rows": len(rows),
+    return {
+        "chart": dg.MetadataValue.md(
+            f"![Segment revenue by company](data:image/png;base64,{encoded})"
+        ),
+        "period": latest,
+        "rows": len(rows),
+    }
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            MARTS,
+            deps=MART_KEYS,
+            group_name="published",
+            kinds={"duckdb", "parquet"},
+            description="The snapshot every reader uses: a read-only DuckDB copy of every mart "
+            "(duckdb 1.x reads it) and one Parquet file per mart, switched in at once when a "
+            "complete build succeeded.",
+        ),
+        dg.AssetSpec(
+            CHART,
+            deps=[MARTS],
+            group_name="published",
+            kinds={"matplotlib"},
+            description="A picture of each segment's revenue by company (a PNG in the same "
+            "snapshot, shown in this asset's metadata).",
+        ),
+    ],
+    can_subset=False,
+)
+def published_snapshot(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_lock: RunLock
+):
+    """Publish this run's build for readers, as its very last step: all files, or none."""
+    if missing := incomplete_run(context):
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise dg.Failure(
+            "published/marts publishes only a complete build, and this run did not select "
+            f"{shown}: the snapshot readers use is unchanged. Launch the `warehouse` job, or "
+            "*Materialize all*, to publish."
+        )
+    folder = publish_dir()
+    run_id = context.run.run_id
+    build_id = snapshots.new_build_id(run_id)
+    partial = snapshots.partial_folder(folder, build_id)
+    try:
+        (partial / snapshots.PARQUET_DIR).mkdir(parents=True)
+    except OSError as error:
+        raise dg.Failure(
+            f"cannot write the published snapshot in {display(folder)}: {error.strerror}. Make "
+            f"that folder writable (or set PUBLISH_DIR); readers still see the previous build."
+        ) from None
+    version = os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
+    started = time.perf_counter()
+    with duckdb.get_connection() as conn:
+        sources = loaded_sources(conn, run_id)
+        if sources is None:
+            raise dg.Failure("this run loaded no raw/ folder, so there is no build to publish")
+        build = {
+            "build_id": build_id,
+            "run_id": run_id,
+            "inputs_hash": fingerprint.inputs_hash(sources),
+            "sources": sources,
+            "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "storage_version": version,
         }
+        # Rows of a mart have no meaningful order (every query orders what it shows): let
+        # DuckDB write the copy and the Parquet files with all its threads.
+        conn.execute("set preserve_insertion_order = false")
+        counts = write_published_copy(conn, partial / DATABASE_FILE, version, build)
+        for table in counts:
+            target = partial / snapshots.PARQUET_DIR / f"{table}.parquet"
+            conn.execute(
+                f"copy (select * from marts.{table}) to {_quote(str(target))} "
+                f"(format parquet, kv_metadata {{build_id: {_quote(build_id)}}})"
+            )
+        chart = write_chart(conn, partial, build_id)
+    snapshots.write_build_info(partial, {**build, "tables": counts})
+    final = snapshots.switch(folder, partial, build_id)
+    elapsed = time.perf_counter() - started
+    context.log.info(f"published build {build_id} to {display(folder)} in {elapsed:.2f} s")
+    yield dg.MaterializeResult(
+        asset_key=MARTS,
+        metadata={
+            "build_id": build_id,
+            "database": dg.MetadataValue.path(str(folder / DATABASE_FILE)),
+            "build_folder": dg.MetadataValue.path(str(final)),
+            "storage_version": version,
+            "inputs_hash": build["inputs_hash"],
+            "tables": dg.MetadataValue.json(counts),
+            "size_bytes": (final / DATABASE_FILE).stat().st_size,
+            "seconds": round(elapsed, 3),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=CHART,
+        metadata={
+            **chart,
+            "build_id": build_id,
+            "path": dg.MetadataValue.path(str(folder / CHART_FILE)),
+        },
     )

@@ -1,23 +1,23 @@
-"""`make sql Q="..."`: run one SQL query against the warehouse, read-only, and print it.
+"""`make sql Q="..."`: run one SQL query against the published snapshot, read-only, and print it.
 
-Read-only, so it never corrupts a thing; it does hold the file while it runs, so do not leave a
-long query running during a pipeline run (DuckDB allows one writer and no readers beside it).
+It reads what every reader reads: the last complete build (`data/published/giants.duckdb`), never
+the pipeline's working database, so it neither blocks a run nor sees one half done.
 """
 
 import sys
 
 import duckdb
 
-from orchestration.paths import display, warehouse_path
+from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not argv[0].strip():
         print('usage: make sql Q="select * from marts.segments"', file=sys.stderr)
         return 2
-    path = warehouse_path()
+    path = publish_dir() / PUBLISHED_DATABASE
     if not path.exists():
-        print(f"error: no warehouse at {display(path)}: run `make run` first", file=sys.stderr)
+        print(f"error: nothing published at {display(path)}: run `make run` first", file=sys.stderr)
         return 2
     try:
         with duckdb.connect(str(path), read_only=True) as conn:

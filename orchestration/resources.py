@@ -19,8 +19,11 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging import version
 
+from orchestration.locking import run_lock_resource
 from orchestration.paths import (
     DBT_PROJECT_DIR,
+    GUARDED_DBT,
+    REAL_DBT_ENV,
     WAREHOUSE_ENV,
     dbt_executable,
     is_motherduck,
@@ -37,6 +40,7 @@ def configure_environment() -> str:
     """Point WAREHOUSE_PATH at the warehouse everything must use, and return it."""
     location = warehouse_location()
     os.environ[WAREHOUSE_ENV] = location
+    os.environ.setdefault(REAL_DBT_ENV, dbt_executable())
     if is_motherduck(location) and MOTHERDUCK_TOKEN_ENV in os.environ:
         os.environ.setdefault(DUCKDB_TOKEN_ENV, os.environ[MOTHERDUCK_TOKEN_ENV])
     return location
@@ -46,18 +50,20 @@ configure_environment()
 
 
 class WarehouseDbtCliResource(DbtCliResource):
-    """DbtCliResource without two start-up costs that buy this project nothing (3.4 s a run).
+    """DbtCliResource that starts dbt through orchestration/bin/dbt (so dbt dies with the run),
+    without two start-up costs that buy this project nothing (3.4 s a run).
 
     Before each dbt command, DbtCliResource runs `dbt --version` in a subprocess (1.4 s here) and
     loads dbt's adapter and macros into the Dagster process (2.0 s). The adapter serves only
     `fetch_row_counts()` and `fetch_column_metadata()`, which no asset here calls; and the dbt
-    beside this Python is the dbt-core installed in it. Both hooks are private to dagster-dbt,
+    started is the dbt-core installed beside this Python. Both hooks are private to dagster-dbt,
     whose version uv.lock pins: tests/test_scaling.py fails if they change shape.
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+        real = Path(os.environ.get(REAL_DBT_ENV) or self.dbt_executable)
+        if real.parent == Path(sys.executable).parent:
             return version.parse(importlib.metadata.version("dbt-core"))
         return super()._cli_version
 
@@ -77,6 +83,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             connection_config={"memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or "3GB"},
         ),
         "dbt": WarehouseDbtCliResource(
-            project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+            project_dir=os.fspath(DBT_PROJECT_DIR), dbt_executable=os.fspath(GUARDED_DBT)
         ),
+        "run_lock": run_lock_resource(),
     }

@@ -1,25 +1,13 @@
 """dbt: staging, intermediate and mart models, with dbt tests as Dagster asset checks."""
 
-import contextlib
-import os
-import shutil
-import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.paths import (
-    DBT_PROJECT_DIR,
-    PARTIAL_PARSE,
-    WAREHOUSE_ENV,
-    dbt_project_files,
-    dbt_target_dir,
-    parse_cache_file,
-    save_parse,
-)
+from orchestration.locking import RunLock
+from orchestration.paths import DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
 # the one dbt writes in one folder (the benchmarks use a private one).
@@ -59,61 +47,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return LAYER_GROUPS.get(dbt_resource_props.get("schema"), "marts")
 
 
-RUN_FOLDER_PREFIX = "warehouse_dbt_models-"
-# Run folders (a debug log, the manifest, compiled SQL: 4-6 MB each) and kept parses (about
-# 1 MB each) beyond the newest this many are deleted after each run.
-RUN_FOLDERS_KEPT = 10
-
-
-def parse_cache() -> Path:
-    """The partial parse kept for runs against the database this run writes."""
-    return parse_cache_file(dbt_target_dir(), os.environ.get(WAREHOUSE_ENV, ""))
-
-
-def run_target(context: dg.AssetExecutionContext) -> Path:
-    """This invocation's own target folder, seeded with the last parse against this database."""
-    name = f"{RUN_FOLDER_PREFIX}{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
-    target = dbt_target_dir() / name
-    target.mkdir(parents=True)
-    cache = parse_cache()
-    if cache.is_file():
-        shutil.copyfile(cache, target / PARTIAL_PARSE)
-    return target
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:  # deleted meanwhile, by another run's clean-up
-        return 0.0
-
-
-def keep_parse(target: Path) -> None:
-    """Save this invocation's parse for the next run; drop all but the newest run folders and
-    parses (each database a run was pointed at, temporary ones in tests too, leaves one).
-
-    Only a saving of time: a failure here (a full disk) never fails the run.
-    """
-    with contextlib.suppress(OSError):
-        parsed = target / PARTIAL_PARSE
-        if parsed.is_file():
-            cache = save_parse(parsed, os.environ.get(WAREHOUSE_ENV, ""))
-            for old in sorted(cache.parent.glob("*.msgpack"), key=_mtime)[:-RUN_FOLDERS_KEPT]:
-                old.unlink(missing_ok=True)
-        folders = sorted(dbt_target_dir().glob(f"{RUN_FOLDER_PREFIX}*"), key=_mtime)
-        for old in folders[:-RUN_FOLDERS_KEPT]:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=WarehouseTranslator(),
 )
-def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_lock: RunLock):
     """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order."""
-    target = run_target(context)
-    try:
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
-    finally:
-        keep_parse(target)
+    # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
+    # its partial parse of the last run there and parses nothing the project did not change.
+    yield from dbt.cli(["build"], context=context, target_path=dbt_target_dir()).stream()

@@ -95,7 +95,7 @@ def dagster_dev(folder: Path) -> Iterator[Webserver]:
     """`dagster dev -w workspace.yaml` on a free loopback port, with everything under `folder`."""
     home = folder / "dagster_home"
     home.mkdir(parents=True)
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
     server = Webserver(
         url=f"http://127.0.0.1:{port}",

@@ -1,5 +1,6 @@
 """Dagster assets that load raw/ into the DuckDB raw schema, and the checks that guard them."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +14,7 @@ from orchestration.ingestion.load import (
     ensure_raw_schema,
     load_raw,
 )
+from orchestration.locking import RunLock
 from orchestration.paths import display, raw_dir
 from orchestration.schemas.figures import COLUMNS, FigureSchema, SourceSchema
 from orchestration.schemas.validation import validate_rows
@@ -76,12 +78,13 @@ def _ids(ids: list[str]) -> dg.MetadataValue:
         ),
     ],
 )
-def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_lock: RunLock):
     """Check every raw/ folder and bring the raw tables in line, reloading changed sources only."""
     folder = raw_dir()
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
     with duckdb.get_connection() as conn:
         report = load_raw(conn, folder)
+        record_load(conn, context.run.run_id, report.file_hashes)
         by_source = conn.execute(
             "select source_id, count(*)::integer from raw.figures group by 1 order by 1"
         ).fetchall()
@@ -149,6 +152,21 @@ def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     )
 
 
+def record_load(conn, run_id: str, sources: dict[str, str]) -> None:
+    """Note what this run read from raw/ ({source_id: folder hash}): what it publishes is
+    recorded as made from these (orchestration/publish.py), not from raw/ as it is later."""
+    conn.execute("create schema if not exists meta")
+    conn.execute(
+        "create table if not exists meta.loads "
+        "(run_id varchar not null, sources varchar not null, loaded_at timestamp not null)"
+    )
+    conn.execute("delete from meta.loads where loaded_at < now() - interval 30 day")
+    conn.execute(
+        "insert into meta.loads values (?, ?, now())",
+        [run_id, json.dumps(sources, sort_keys=True)],
+    )
+
+
 def _table(duckdb: DuckDBResource, table: str) -> pd.DataFrame:
     with duckdb.get_connection() as conn:
         ensure_raw_schema(conn)
@@ -184,7 +202,7 @@ def _pandera_sample(conn) -> tuple[int, pd.DataFrame]:
 
 
 @dg.asset_check(asset=FIGURES, blocking=True)
-def figures_match_contract(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def figures_match_contract(duckdb: DuckDBResource, run_lock: RunLock) -> dg.AssetCheckResult:
     """Loaded figures pass the contract (SQL: all rows; pandera: a sample); rejections warn."""
     with duckdb.get_connection() as conn:
         invalid = audit_figures(conn)
@@ -216,7 +234,7 @@ def figures_match_contract(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=SOURCES, blocking=True)
-def sources_match_contract(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def sources_match_contract(duckdb: DuckDBResource, run_lock: RunLock) -> dg.AssetCheckResult:
     """Every loaded source passes the pandera contract of source.yaml."""
     sources = _table(duckdb, TABLES["sources"])
     columns = list(SourceSchema.to_schema().columns)

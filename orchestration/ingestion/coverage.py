@@ -20,6 +20,7 @@ from orchestration.figures.coverage import (
 )
 from orchestration.figures.provenance import load_text, resolve_text
 from orchestration.ingestion.raw_files import EXCLUSIONS_FILE
+from orchestration.locking import RunLock
 from orchestration.paths import display, raw_dir
 
 TEXT_COVERAGE = dg.AssetKey(["raw", "text_coverage"])
@@ -92,7 +93,7 @@ def measure_coverage(
     group_name="raw",
     kinds={"duckdb"},
 )
-def text_coverage(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def text_coverage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_lock: RunLock):
     """Every number in each source's text and what accounts for it: figure, date or exclusion."""
     with duckdb.get_connection() as conn:
         sources = conn.execute("select source_id, text from raw.sources").df()
@@ -130,7 +131,7 @@ def text_coverage(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
 
 
 @dg.asset_check(asset=TEXT_COVERAGE)
-def every_number_is_accounted_for(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def every_number_is_accounted_for(duckdb: DuckDBResource, run_lock: RunLock) -> dg.AssetCheckResult:
     """Each number in a source's text is a figure, a date, or excluded with a reason."""
     with duckdb.get_connection() as conn:
         conn.execute(DDL)
