@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.ingestion.raw_files import discover, folder_hash
+from orchestration.locking import close_dead_runs
 from orchestration.paths import publish_dir, raw_dir
 from orchestration.snapshots import current_build
 
@@ -137,6 +138,25 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         ],
         cursor=cursor,
     )
+
+
+@dg.sensor(
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks runs whose process died mid-run as failed, so that they do not hold "
+    "the one-run queue for ever; the instance then retries them (dagster.yaml).",
+)
+def dead_run_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    """Close the books of runs that died: `make run` killed, a run worker killed.
+
+    Every run tags itself with its process id when it takes the run lock (locking.py); a run
+    still marked in progress whose process is gone can never finish by itself, and the queue
+    (one run at a time) would wait for it for ever.
+    """
+    closed = close_dead_runs(context.instance)
+    if closed:
+        return dg.SkipReason(f"marked {len(closed)} dead run(s) failed: {', '.join(closed)}")
+    return dg.SkipReason("no run died mid-run")
 
 
 # The marts are rebuilt every day (warehouse_daily); one missed day is a warning, two a failure.

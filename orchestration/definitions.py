@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.automation import (
     daily_warehouse_schedule,
+    dead_run_sensor,
     raw_folder_sensor,
     warehouse_job,
     with_mart_freshness,
@@ -33,7 +34,7 @@ defs = dg.Definitions(
     asset_checks=[figures_match_contract, sources_match_contract, every_number_is_accounted_for],
     jobs=[warehouse_job],
     schedules=[daily_warehouse_schedule],
-    sensors=[raw_folder_sensor],
+    sensors=[raw_folder_sensor, dead_run_sensor],
     resources=build_resources(),
     # Every job, *Materialize all* (the implicit asset job) included, runs in one process: a
     # run's steps depend on each other, and a process per step costs about 6 s each here.

@@ -268,12 +268,14 @@ def published_snapshot(
         # DuckDB write the copy and the Parquet files with all its threads.
         conn.execute("set preserve_insertion_order = false")
         counts = write_published_copy(conn, partial / DATABASE_FILE, version, build)
+        snapshots.pause_point("copy", folder, context.run.tags)
         for table in counts:
             target = partial / snapshots.PARQUET_DIR / f"{table}.parquet"
             conn.execute(
                 f"copy (select * from marts.{table}) to {_quote(str(target))} "
                 f"(format parquet, kv_metadata {{build_id: {_quote(build_id)}}})"
             )
+            snapshots.pause_point("parquet", folder, context.run.tags)
         chart = write_chart(conn, partial, build_id)
     snapshots.write_build_info(partial, {**build, "tables": counts})
     final = snapshots.switch(folder, partial, build_id)

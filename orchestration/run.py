@@ -330,7 +330,8 @@ def main() -> int:
                 instance=instance,
                 raise_on_error=False,
                 run_config=QUIET,
-                tags={LAUNCHED_BY_TAG: "make-run"},
+                # killed, it is not retried by the instance: its user sees it end
+                tags={LAUNCHED_BY_TAG: "make-run", "dagster/max_retries": "0"},
             )
     except KeyboardInterrupt:
         return fail(f"the run was interrupted: {RERUN}", 130)

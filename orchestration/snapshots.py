@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,3 +205,19 @@ def clean(publish_dir: Path, keep: str) -> list[Path]:
                 stale.unlink()
             removed.append(stale)
     return removed
+
+
+# A test hook: with GIANTS_PAUSE_AT=<point> in the environment or as a run tag, a run stops at
+# that point (after the load; after the DuckDB copy; after the first Parquet file) and writes
+# builds/.<point>.paused until it is killed, so that the fault tests kill a run there for
+# certain rather than by luck. Unset, it costs a look-up.
+PAUSE_ENV = "GIANTS_PAUSE_AT"
+PAUSE_TAG = "giants/pause_at"
+
+
+def pause_point(name: str, publish_dir: Path, tags: dict | None = None) -> None:
+    if name not in (os.environ.get(PAUSE_ENV), (tags or {}).get(PAUSE_TAG)):
+        return
+    (publish_dir / BUILDS).mkdir(parents=True, exist_ok=True)
+    (publish_dir / BUILDS / f".{name}.paused").write_text(str(os.getpid()))
+    time.sleep(3600)

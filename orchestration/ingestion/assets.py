@@ -15,9 +15,10 @@ from orchestration.ingestion.load import (
     load_raw,
 )
 from orchestration.locking import RunLock
-from orchestration.paths import display, raw_dir
+from orchestration.paths import display, publish_dir, raw_dir
 from orchestration.schemas.figures import COLUMNS, FigureSchema, SourceSchema
 from orchestration.schemas.validation import validate_rows
+from orchestration.snapshots import pause_point
 
 SOURCES = dg.AssetKey(["raw", "sources"])
 FIGURES = dg.AssetKey(["raw", "figures"])
@@ -85,6 +86,7 @@ def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_lo
     with duckdb.get_connection() as conn:
         report = load_raw(conn, folder)
         record_load(conn, context.run.run_id, report.file_hashes)
+        pause_point("load", publish_dir(), context.run.tags)
         by_source = conn.execute(
             "select source_id, count(*)::integer from raw.figures group by 1 order by 1"
         ).fetchall()

@@ -1,0 +1,144 @@
+"""Helpers the tests share: environments for real runs, processes, the published snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+
+BIN = Path(sys.executable).parent
+HANG_GUARD = 300  # seconds: only stops a broken test from hanging the suite
+INSTANCE_SETTINGS = PROJECT_ROOT / "orchestration" / "dagster.yaml"
+
+
+def run_env(root: Path, raw: Path, warehouse: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment `make run` and `make ui` give a run, pointed at folders under `root`.
+
+    The Dagster instance's storage is created here, before any process uses it: two processes
+    that create a new instance's SQLite storage at once can break it (dagster-io/dagster#27390).
+    """
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(INSTANCE_SETTINGS, home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+    return {
+        **os.environ,
+        "PATH": str(BIN) + os.pathsep + os.environ["PATH"],
+        "DAGSTER_HOME": str(home),
+        WAREHOUSE_ENV: str(warehouse or root / "data" / "warehouse.duckdb"),
+        RAW_DIR_ENV: str(raw),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        **extra,
+    }
+
+
+def make_run(env: dict[str, str], cwd: Path = PROJECT_ROOT, python: str = sys.executable):
+    """`make run` (what its recipe runs) as a real process: its completed result."""
+    return subprocess.run(
+        [python, "-m", "orchestration.run"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+
+
+def start_make_run(env: dict[str, str], name: str, **popen) -> subprocess.Popen:
+    """`make run` as a child process; its output goes to files beside the instance."""
+    home = Path(env["DAGSTER_HOME"])
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=(home / f"{name}.out").open("w"),
+        stderr=(home / f"{name}.err").open("w"),
+        **popen,
+    )
+
+
+def output(env: dict[str, str], name: str) -> str:
+    home = Path(env["DAGSTER_HOME"])
+    return (home / f"{name}.out").read_text() + (home / f"{name}.err").read_text()
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one `error:` line a failed run printed (and no traceback anywhere)."""
+    assert result.returncode != 0, result.stdout
+    for trace in ("Traceback", "Stack Trace", 'File "'):
+        assert trace not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of `pid`, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if parent == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def published_build_ids(publish_dir: Path) -> set[str]:
+    """The build id every file readers use carries: the copy's meta.build, each Parquet file's
+    key-value metadata, the chart's PNG text, build.json. One id means one build."""
+    ids = set()
+    with duckdb.connect(str(publish_dir / "giants.duckdb"), read_only=True) as conn:
+        ids |= {row[0] for row in conn.execute("select build_id from meta.build").fetchall()}
+    parquet = sorted((publish_dir / "parquet").glob("*.parquet"))
+    assert parquet, "no Parquet file published"
+    with duckdb.connect() as conn:
+        for path in parquet:
+            rows = conn.execute(
+                "select value from parquet_kv_metadata(?) where key = 'build_id'", [str(path)]
+            ).fetchall()
+            ids |= {value.decode() for (value,) in rows} or {f"none in {path.name}"}
+    ids.add(png_text((publish_dir / "segment_revenue.png").read_bytes()).get("build_id", ""))
+    ids.add(json.loads((publish_dir / "current" / "build.json").read_text())["build_id"])
+    return ids
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """The tEXt chunks of a PNG file: {key: value}."""
+    found, at = {}, 8
+    while at < len(png):
+        length = int.from_bytes(png[at : at + 4], "big")
+        kind, data = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = data.partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        at += 12 + length
+    return found

@@ -1,0 +1,247 @@
+"""`make run` as a terminal user meets it: one `error:` line per problem, the no-change skip.
+
+Each test runs `python -m orchestration.run` (what `make run` runs) as a real process against
+temporary paths and makes one thing go wrong for real: a missing raw/ folder, a lock held by
+another process, a dbt test that fails, a full or read-only disk, no dbt, no manifest, Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.locking import held, lock_path
+from orchestration.paths import PROJECT_ROOT
+from orchestration.snapshots import current_build
+from tests.conftest import copy_raw
+from tests.helpers import (
+    HANG_GUARD,
+    cmdline,
+    descendants,
+    error_line,
+    make_run,
+    published_build_ids,
+    run_env,
+)
+
+
+@pytest.fixture
+def env(tmp_path) -> dict[str, str]:
+    return run_env(tmp_path, copy_raw(tmp_path / "raw"))
+
+
+def test_a_missing_raw_folder(tmp_path):
+    result = make_run(run_env(tmp_path, tmp_path / "nowhere"))
+    line = error_line(result)
+    assert "nowhere does not exist" in line and "set RAW_DIR" in line
+    assert result.returncode == 2
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+
+
+def test_an_empty_raw_folder_never_publishes_an_empty_build(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "_draft").mkdir()  # drafts do not count as sources
+    line = error_line(make_run(run_env(tmp_path, tmp_path / "raw")))
+    assert "holds no source folder" in line and "raw/<source_id>/" in line
+
+
+def test_a_second_run_while_one_holds_the_lock(env):
+    warehouse = env["WAREHOUSE_PATH"]
+    with held(lock_path(warehouse), "run 1234abcd"):  # this test process plays the run
+        result = make_run(env)
+    line = error_line(result)
+    assert result.returncode == 3
+    assert f"another run of {warehouse} is in progress (run 1234abcd, pid {os.getpid()}" in line
+    assert "wait for it to finish" in line
+
+
+def test_a_failing_dbt_test_is_named_and_readers_keep_the_last_build(env):
+    first = make_run(env)
+    assert first.returncode == 0, first.stderr
+    publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
+    before = current_build(publish).build_id
+    raw = Path(env["RAW_DIR"])
+    figures = next(raw.glob("*/figures.csv"))
+    text = figures.read_text(encoding="utf-8")
+    # Domestic games 149.7 bn instead of 139.7 bn, quotes too: the parts no longer add up.
+    text = text.replace("139700000000", "149700000000").replace("1397 亿元", "1497 亿元")
+    figures.write_text(text.replace("139.7 billion", "149.7 billion"), encoding="utf-8")
+    source = figures.parent / "source.yaml"  # the altered quotes are not in the article's text
+    source.write_text(source.read_text(encoding="utf-8").replace("text:", "# text:"), "utf-8")
+
+    result = make_run(env)
+
+    assert result.returncode == 1
+    for trace in ("Traceback", "Stack Trace", 'File "'):
+        assert trace not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert any(
+        line.startswith("error: dbt test assert_stated_parts_sum_to_stated_totals failed on ")
+        for line in errors
+    ), result.stderr
+    assert "readers still see the previous build" in result.stderr
+    assert published_build_ids(publish) == {before}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB file system of its own (tmpfs), for a warehouse that cannot fit."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk(tmp_path, small_disk):
+    warehouse = small_disk / "warehouse.duckdb"
+    env = run_env(tmp_path, copy_raw(tmp_path / "raw"), warehouse)
+    line = error_line(make_run(env))
+    assert f"the disk of {warehouse} is full: free space" in line
+
+
+def test_a_read_only_folder(tmp_path, small_disk):
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    env = run_env(tmp_path, copy_raw(tmp_path / "raw"), small_disk / "warehouse.duckdb")
+    line = error_line(make_run(env))
+    assert "is read-only: set WAREHOUSE_PATH to a writable place" in line
+
+
+def test_a_read_only_published_folder_is_named(env, tmp_path):
+    """Only the publish folder is read-only: the line names it, not a file of the venv."""
+    publish = tmp_path / "published"
+    publish.mkdir()
+    publish.chmod(0o555)
+    result = make_run({**env, "PUBLISH_DIR": str(publish)})
+    publish.chmod(0o755)
+    if os.geteuid() == 0 and result.returncode == 0:
+        pytest.skip("root writes in a read-only folder: nothing to refuse")
+    line = error_line(result)
+    assert f"cannot write the published snapshot in {publish}" in line
+    assert ".venv" not in line
+
+
+def test_no_dbt(tmp_path, env):
+    """A Python environment with every package but no dbt beside it nor on PATH."""
+    venv = Path(sys.prefix)
+    fake = tmp_path / "venv"
+    (fake / "bin").mkdir(parents=True)
+    shutil.copy(venv / "pyvenv.cfg", fake / "pyvenv.cfg")
+    (fake / "bin" / "python").symlink_to(Path(sys.executable).resolve())
+    (fake / "lib").symlink_to(venv / "lib")
+    path = os.pathsep.join(
+        p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "dbt").exists()
+    )
+    env = {**env, "PATH": path}
+    env.pop("GIANTS_DBT_EXECUTABLE", None)
+    line = error_line(make_run(env, python=str(fake / "bin" / "python")))
+    assert line.startswith("error: dbt is not installed beside this Python nor on PATH")
+
+
+def test_no_manifest(tmp_path, env):
+    """A copy of the project whose dbt manifest was never prepared."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "orchestration", project / "orchestration")
+    shutil.copytree(
+        PROJECT_ROOT / "dbt_project",
+        project / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs"),
+    )
+    line = error_line(make_run(env, cwd=project))
+    assert "the dbt manifest (dbt_project/target/manifest.json) is missing: `make run`" in line
+
+
+def test_ctrl_c_mid_run(env):
+    """Ctrl-C in a terminal: SIGINT to the run and every process it started (dbt included)."""
+    first = make_run(env)
+    assert first.returncode == 0, first.stderr
+    publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
+    before = current_build(publish).build_id
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.run"],
+        cwd=PROJECT_ROOT,
+        env={**env, "FORCE": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        guard = time.monotonic() + HANG_GUARD
+        while not any("dbt" in cmdline(pid) for pid in descendants(process.pid)):
+            assert process.poll() is None and time.monotonic() < guard, "dbt never started"
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=HANG_GUARD)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    line = error_line(subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr))
+    assert "the run was interrupted: readers still see the previous build" in line
+    assert published_build_ids(publish) == {before}
+
+
+def test_nothing_changed_is_judged_against_the_published_build_whoever_made_it(env):
+    """`make run` skips only when the published build was made from raw/ and the code as they
+    are now, whether `make run` or a run from the UI made it."""
+    env = {k: v for k, v in env.items() if k != "FORCE"}
+    publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
+    assert make_run(env).returncode == 0
+    first = current_build(publish)
+    again = make_run(env)
+    assert again.returncode == 0
+    assert again.stdout.startswith(f"Nothing changed since build {first.build_id}")
+    assert current_build(publish).build_id == first.build_id
+
+    # a run from the UI (the same job, in another process) builds a changed raw/
+    figures = next(Path(env["RAW_DIR"]).glob("*/figures.csv"))
+    figures.write_text(figures.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    from orchestration.definitions import defs
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("WAREHOUSE_PATH", "RAW_DIR", "DAGSTER_HOME"):
+            patch.setenv(key, env[key])
+        with dg.DagsterInstance.get() as instance:
+            result = defs.resolve_job_def("warehouse").execute_in_process(instance=instance)
+    assert result.success
+    second = current_build(publish)
+    assert second.build_id != first.build_id
+    after_ui = make_run(env)
+    assert after_ui.stdout.startswith(f"Nothing changed since build {second.build_id}")
+
+    # raw/ changes and no run has built it: make run builds, whoever built last
+    figures.write_text(figures.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    changed = make_run(env)
+    assert changed.returncode == 0 and "Running the warehouse job" in changed.stdout
+    assert current_build(publish).build_id not in (first.build_id, second.build_id)
+
+    forced = make_run({**env, "FORCE": "1"})
+    assert forced.returncode == 0 and "Running the warehouse job" in forced.stdout
+
+
+def test_a_run_parses_nothing_once_prepared(env, tmp_path):
+    """`make` prepares dbt's parse: no run parses the project again."""
+    target = tmp_path / "target"
+    env = {**env, "DBT_TARGET_PATH": str(target), "FORCE": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "orchestration.prepare"], env=env, cwd=PROJECT_ROOT, check=True
+    )
+    for _ in range(2):
+        result = make_run(env)
+        assert result.returncode == 0, result.stderr
+        log = (PROJECT_ROOT / "dbt_project" / "logs" / "dbt.log").read_text(errors="replace")
+        last = log[log.rfind("Running with dbt=") :]
+        assert "Unable to do partial parsing" not in last
+        assert "Partial parsing enabled" in last or "partial parse" in last.lower(), last[:2000]
