@@ -16,17 +16,19 @@ MANIFEST := dbt_project/target/manifest.json
 # What dbt parses (orchestration/paths.py, dbt_project_files): a change re-parses.
 DBT_SOURCES := $(shell find $(addprefix dbt_project/,models macros seeds tests snapshots analyses) -type f 2>/dev/null) dbt_project/dbt_project.yml dbt_project/profiles.yml
 
-.PHONY: help setup run test ui sql lint clean draft check-source coverage ui-check chromium docs bench
+.PHONY: help setup run test test-fast ui sql lint clean draft check-source coverage ui-check chromium docs bench bench-ui
 
 help:
-	@echo "make run    set up, then build the warehouse once ($(WAREHOUSE_PATH))"
-	@echo "make test   set up, then run the whole test suite"
-	@echo "make ui     the Dagster UI (assets, checks, job, schedule) on http://127.0.0.1:3000"
+	@echo "make run    set up, then build and publish the warehouse once (bin/run: same, with its exit code)"
+	@echo "make test   set up, then run the whole test suite (unit, integration, system)"
+	@echo "make test-fast  the unit tests only: no pipeline run, under a minute"
+	@echo "make ui     the Dagster UI (assets, checks, job, schedule, sensors) on http://127.0.0.1:3000"
 	@echo "make ui-check   open the UI's asset graph in headless Chromium: .artifacts/ui/asset-graph.png"
-	@echo 'make sql Q="select * from marts.segments"   query the warehouse, read-only'
+	@echo 'make sql Q="select * from marts.segments"   query the published snapshot, read-only'
 	@echo "make lint   ruff check and format check"
 	@echo "make bench  time the pipeline on synthetic data (SIZES=seed,100,10000,...): benchmarks/RESULTS.md"
-	@echo "make docs   dbt docs (models, columns, tests, exposures): dbt_project/target/index.html"
+	@echo "make docs   dbt docs (models, columns, tests, exposures), one file: dbt_project/target/static_index.html"
+	@echo "make bench-ui   click to published marts: Launch run, Materialize all, make run"
 	@echo "make draft TEXT=raw/<id>/article.txt   draft figures.csv from an article (raw/README.md)"
 	@echo "make check-source SOURCE=raw/<id>       validate one source folder, no warehouse needed"
 	@echo "make coverage SOURCE=raw/<id>           numbers of the article no figure or exclusion covers"
@@ -55,6 +57,9 @@ run: setup
 
 test: setup chromium
 	$(PYTHON) -m pytest
+
+test-fast: setup
+	$(PYTHON) -m pytest -m unit -q
 
 ui: setup
 	@$(PYTHON) -m orchestration.ui -w workspace.yaml -h 127.0.0.1 -p 3000
@@ -86,15 +91,20 @@ check-source: setup
 coverage: setup
 	@$(PYTHON) -m orchestration.figures coverage "$(SOURCE)"
 
-# dbt docs read the warehouse's catalog: build it first when there is none.
+# dbt docs read the catalog of the working database: build it first when there is none. One
+# self-contained HTML file (--static) that opens from disk; or serve them on 127.0.0.1 with
+# `cd dbt_project && ../.venv/bin/dbt docs serve --host 127.0.0.1`.
 docs: setup
 	@test -f "$(WAREHOUSE_PATH)" || $(PYTHON) -m orchestration.run
-	cd dbt_project && dbt docs generate --quiet
-	@echo "dbt docs: dbt_project/target/index.html (or: cd dbt_project && dbt docs serve)"
+	$(PYTHON) -m orchestration.docs
+	@echo "dbt docs: dbt_project/target/static_index.html (opens without a server)"
 
 # Synthetic corpora are cached in .bench/; each size runs in a temporary folder (benchmarks/run.py).
 bench: setup
 	$(PYTHON) -m benchmarks.run $(if $(SIZES),--sizes $(SIZES)) --results benchmarks/RESULTS.md
+
+bench-ui: setup
+	$(PYTHON) -m benchmarks.ui_path --rounds 3 --results benchmarks/RESULTS.md
 
 lint: setup
 	$(PYTHON) -m ruff check .

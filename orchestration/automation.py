@@ -51,10 +51,10 @@ def settle_seconds() -> float:
 
 
 def last_change(folder: Path) -> float:
-    """When anything in a source folder (or the folder itself) last changed."""
-    times = [folder.stat().st_mtime]
-    times += [p.lstat().st_mtime for p in folder.rglob("*")]
-    return max(times)
+    """When anything in a source folder (or the folder itself) last changed: its content or
+    its inode (ctime), so a folder copied in with its old times, or moved in, counts as new."""
+    stats = [p.lstat() for p in [folder, *folder.rglob("*")]]
+    return max(max(s.st_mtime, s.st_ctime) for s in stats)
 
 
 def settled_view(

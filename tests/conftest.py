@@ -18,8 +18,28 @@ from orchestration.paths import (
     dbt_project_files,
 )
 
-SEED_RAW = PROJECT_ROOT / "raw"
+# The seed source: tests copy this folder alone, never the whole of raw/, which grows by a
+# folder every quarter.
+SEED_SOURCE = PROJECT_ROOT / "raw" / "hedgehog-2025-03-27"
+SEED_FIGURES = SEED_SOURCE / "figures.csv"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+# The layers of the suite (pyproject.toml registers them): `make test-fast` runs the unit tests.
+SYSTEM_DIR = Path(__file__).parent / "system"
+BUILDING_FIXTURES = {"built_warehouse"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """unit: no pipeline run; integration: a pipeline run in this process (fixtures, dbt,
+    Dagster); system: real processes, the UI, kills (tests/system/)."""
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(SYSTEM_DIR):
+            item.add_marker(pytest.mark.system)
+        elif item.get_closest_marker("integration") or BUILDING_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,8 +62,9 @@ def dbt_on_path():
 
 
 def copy_raw(target: Path) -> Path:
-    """A private copy of the committed raw/ folders, to change in a test."""
-    shutil.copytree(SEED_RAW, target, ignore=shutil.ignore_patterns("README.md"))
+    """A private raw/ folder holding a copy of the seed source, to change in a test."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SEED_SOURCE, target / SEED_SOURCE.name)
     return target
 
 

@@ -1,129 +1,199 @@
 """The raw/ sensor, tick by tick on a private raw folder, and the marts' freshness policy."""
 
+import contextlib
 import json
+import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from orchestration.automation import MART_FRESHNESS, raw_folder_sensor
+from orchestration import fingerprint, snapshots
+from orchestration.automation import (
+    MART_FRESHNESS,
+    SETTLE_ENV,
+    dead_run_sensor,
+    raw_folder_sensor,
+    settled_view,
+)
 from orchestration.definitions import defs
 from orchestration.ingestion.raw_files import folder_hash
-from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV
+from orchestration.locking import PID_TAG
+from orchestration.paths import PROJECT_ROOT, PUBLISH_DIR_ENV, RAW_DIR_ENV
 from tests.conftest import copy_raw, query
 
 SEED = "hedgehog-2025-03-27"
 SYNTHETIC = PROJECT_ROOT / "tests" / "fixtures" / "synthetic-2025-01-01"
 
 
+SETTLED = 0  # RAW_SETTLE_SECONDS for the tests that do not test settling
+
+
 @pytest.fixture
 def raw(tmp_path, monkeypatch) -> Path:
-    """A copy of raw/ that RAW_DIR points at, for this test only."""
+    """A copy of the seed folder that RAW_DIR points at, published as if a run had built it."""
     folder = copy_raw(tmp_path / "raw")
     monkeypatch.setenv(RAW_DIR_ENV, str(folder))
+    monkeypatch.setenv(PUBLISH_DIR_ENV, str(tmp_path / "published"))
+    monkeypatch.setenv(SETTLE_ENV, str(SETTLED))
+    publish(tmp_path / "published", {SEED: folder_hash(folder / SEED)})
     return folder
 
 
-def tick(cursor: str | None) -> dg.SensorResult:
-    return raw_folder_sensor(dg.build_sensor_context(cursor=cursor))
+def publish(folder: Path, sources: dict[str, str]) -> str:
+    """A published build made from `sources` (the record the sensor compares raw/ with)."""
+    build_id = snapshots.new_build_id(f"run{len(sources)}{sorted(sources.values())[0][:4]}")
+    partial = snapshots.partial_folder(folder, build_id)
+    partial.mkdir(parents=True)
+    (partial / "giants.duckdb").write_bytes(b"")
+    info = {"build_id": build_id, "run_id": "r", "inputs_hash": "h", "sources": sources}
+    snapshots.write_build_info(partial, {**info, "built_at": "now"})
+    snapshots.switch(folder, partial, build_id)
+    return build_id
 
 
-def baseline() -> str:
-    """The cursor after a first tick on `raw`."""
-    return tick(None).cursor
+def tick(cursor: str | None = None, instance=None) -> dg.SensorResult:
+    with contextlib.ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(dg.instance_for_test())
+        context = dg.build_sensor_context(cursor=cursor, instance=instance)
+        return raw_folder_sensor(context)
 
 
-def test_the_sensor_is_registered_on_and_targets_the_warehouse_job():
+def test_the_sensors_are_registered_on_and_target_the_warehouse_job():
     sensor = defs.resolve_sensor_def("raw_folder_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.job_name == "warehouse"
+    assert defs.resolve_sensor_def("dead_run_sensor").default_status == (
+        dg.DefaultSensorStatus.RUNNING
+    )
 
 
-def test_first_tick_records_the_hashes_and_requests_nothing(raw):
-    result = tick(None)
+def test_raw_as_published_requests_nothing(raw):
+    result = tick()
     assert not result.run_requests
-    assert json.loads(result.cursor) == {SEED: folder_hash(raw / SEED)}
-    assert result.skip_reason.skip_message.startswith("Watching 1 source folder(s)")
+    assert result.skip_reason.skip_message.startswith("raw/ is what build ")
 
 
-def test_nothing_changed_requests_nothing(raw):
-    cursor = baseline()
-    result = tick(cursor)
-    assert not result.run_requests
-    assert result.skip_reason.skip_message == "No source folder in raw/ changed."
-    assert result.cursor is None  # the cursor stays where it was
+def test_a_build_from_another_launcher_counts(raw, tmp_path):
+    """Whoever published last (make run, the UI), the sensor compares raw/ with that build."""
+    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    assert tick().run_requests
+    publish(tmp_path / "published", fingerprint.source_hashes(raw))
+    assert not tick().run_requests
+
+
+def test_nothing_published_yet_requests_a_first_build(raw, tmp_path):
+    snapshots.remove_tree(tmp_path / "published")
+    (request,) = tick().run_requests
+    assert request.tags == {"raw/added": SEED}
 
 
 def test_an_added_folder_requests_a_run_tagged_with_it(raw):
-    cursor = baseline()
     shutil.copytree(SYNTHETIC, raw / "synthetic-2025-01-01")
-    result = tick(cursor)
-    [request] = result.run_requests
+    result = tick()
+    (request,) = result.run_requests
     assert request.tags == {"raw/added": "synthetic-2025-01-01"}
-    assert request.run_key.startswith("raw-")
-    assert json.loads(result.cursor) == {
-        SEED: folder_hash(raw / SEED),
-        "synthetic-2025-01-01": folder_hash(raw / "synthetic-2025-01-01"),
-    }
-    assert not tick(result.cursor).run_requests  # handled once, not again
+    assert json.loads(result.cursor)["synthetic-2025-01-01"] == folder_hash(
+        raw / "synthetic-2025-01-01"
+    )
 
 
 def test_a_changed_folder_requests_a_run_tagged_with_it(raw):
-    cursor = baseline()
     figures = raw / SEED / "figures.csv"
     figures.write_text(figures.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    result = tick(cursor)
-    [request] = result.run_requests
+    (request,) = tick().run_requests
     assert request.tags == {"raw/changed": SEED}
-    assert json.loads(result.cursor) == {SEED: folder_hash(raw / SEED)}
-    assert json.loads(result.cursor) != json.loads(cursor)
 
 
-def test_a_removed_folder_requests_a_run_so_its_rows_are_dropped(raw):
-    shutil.copytree(SYNTHETIC, raw / "synthetic-2025-01-01")
-    cursor = baseline()
-    shutil.rmtree(raw / "synthetic-2025-01-01")
-    result = tick(cursor)
-    [request] = result.run_requests
-    assert request.tags == {"raw/removed": "synthetic-2025-01-01"}
-    assert json.loads(result.cursor) == {SEED: folder_hash(raw / SEED)}
+def test_a_removed_folder_requests_a_run_so_its_rows_are_dropped(raw, tmp_path):
+    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    publish(tmp_path / "published", fingerprint.source_hashes(raw))
+    shutil.rmtree(raw / SYNTHETIC.name)
+    (request,) = tick().run_requests
+    assert request.tags == {"raw/removed": SYNTHETIC.name}
 
 
 def test_several_changes_in_one_tick_make_one_run_naming_each(raw):
-    shutil.copytree(SYNTHETIC, raw / "old-source")
-    cursor = baseline()
-    shutil.rmtree(raw / "old-source")
     shutil.copytree(SYNTHETIC, raw / "synthetic-2025-01-01")
-    (raw / SEED / "source.yaml").write_text("changed: true\n", encoding="utf-8")
-    [request] = tick(cursor).run_requests
-    assert request.tags == {
-        "raw/added": "synthetic-2025-01-01",
-        "raw/changed": SEED,
-        "raw/removed": "old-source",
-    }
+    figures = raw / SEED / "figures.csv"
+    figures.write_text(figures.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    (request,) = tick().run_requests
+    assert request.tags == {"raw/added": "synthetic-2025-01-01", "raw/changed": SEED}
 
 
-def test_the_run_key_is_the_change_so_a_retried_tick_is_not_run_twice(raw):
-    cursor = baseline()
+def test_the_run_key_is_the_state_so_the_same_state_is_not_run_twice(raw):
     figures = raw / SEED / "figures.csv"
     original = figures.read_text(encoding="utf-8")
     figures.write_text(original + "\n", encoding="utf-8")
-    first, retried = tick(cursor), tick(cursor)
-    assert first.run_requests[0].run_key == retried.run_requests[0].run_key
+    first, again = tick(), tick()
+    assert first.run_requests[0].run_key == again.run_requests[0].run_key
     figures.write_text(original + "\n\n", encoding="utf-8")
-    other = tick(cursor)
-    assert other.run_requests[0].run_key != first.run_requests[0].run_key
+    assert tick().run_requests[0].run_key != first.run_requests[0].run_key
     figures.write_text(original, encoding="utf-8")
-    reverted = tick(first.cursor)
-    assert reverted.run_requests[0].tags == {"raw/changed": SEED}
-    assert reverted.run_requests[0].run_key != first.run_requests[0].run_key
+    assert not tick().run_requests  # back to what was built
+
+
+def test_drafts_are_never_read(raw):
+    shutil.copytree(SYNTHETIC, raw / "_draft" / SYNTHETIC.name)
+    shutil.copytree(SYNTHETIC, raw / ".hidden")
+    assert not tick().run_requests
+
+
+def test_a_folder_counts_only_once_it_has_settled(raw, monkeypatch):
+    monkeypatch.setenv(SETTLE_ENV, "60")
+    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    result = tick()
+    assert not result.run_requests
+    assert "still being edited: " in result.skip_reason.skip_message
+    assert SYNTHETIC.name in result.skip_reason.skip_message
+    # a changed seed being edited keeps the hash it was built with
+    figures = raw / SEED / "figures.csv"
+    figures.write_text(figures.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert not tick(result.cursor).run_requests
+    later = time.time() + 61
+    view, unsettled = settled_view(raw, {}, now=later)
+    assert unsettled == [] and set(view) == {SEED, SYNTHETIC.name}
+    monkeypatch.setenv(SETTLE_ENV, "0")
+    (request,) = tick(result.cursor).run_requests
+    assert request.tags == {"raw/added": SYNTHETIC.name, "raw/changed": SEED}
+
+
+def test_no_run_is_requested_while_one_is_queued_or_in_progress(raw):
+    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def("warehouse")
+        instance.create_run_for_job(job, status=dg.DagsterRunStatus.QUEUED)
+        result = tick(instance=instance)
+    assert not result.run_requests
+    assert "is queued or in progress" in result.skip_reason.skip_message
 
 
 def test_a_missing_raw_folder_fails_the_tick_saying_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv(RAW_DIR_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setenv(PUBLISH_DIR_ENV, str(tmp_path / "published"))
     with pytest.raises(Exception, match="set RAW_DIR or create raw/"):
-        tick(None)
+        tick()
+
+
+def test_a_run_whose_process_died_is_marked_failed(raw):
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def("warehouse")
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        run = instance.create_run_for_job(
+            job, status=dg.DagsterRunStatus.STARTED, tags={PID_TAG: str(dead.pid)}
+        )
+        alive = instance.create_run_for_job(
+            job, status=dg.DagsterRunStatus.STARTED, tags={PID_TAG: str(os.getpid())}
+        )
+        result = dead_run_sensor(dg.build_sensor_context(instance=instance))
+        assert run.run_id in result.skip_message
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
 
 
 def test_every_mart_and_only_the_marts_carry_the_freshness_policy():
@@ -152,13 +222,12 @@ def test_the_warehouse_job_still_builds_with_the_policies_attached(built_warehou
     assert query(built_warehouse, sql) == [(197.7,)]
 
 
-def test_an_edited_article_text_is_a_change(raw):
+def test_an_edited_article_text_is_a_change(raw, tmp_path):
     """The text decides which quotes pass: editing it must reload the source, as a file would."""
     shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
-    first = tick(None)
+    publish(tmp_path / "published", fingerprint.source_hashes(raw))
     (raw / SYNTHETIC.name / "article.txt").write_text(
         (SYNTHETIC / "article.txt").read_text(encoding="utf-8") + "\n补充一句。\n", "utf-8"
     )
-    result = tick(first.cursor)
-    (request,) = result.run_requests
+    (request,) = tick().run_requests
     assert request.tags["raw/changed"] == SYNTHETIC.name

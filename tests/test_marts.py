@@ -5,12 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+
+pytestmark = pytest.mark.integration
 
 MARTS = "select table_name from duckdb_tables() where schema_name = 'marts'"
 
@@ -201,16 +202,13 @@ def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehous
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(built_warehouse, warehouse)
     subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "docs",
-            "generate",
-            "--quiet",
-            "--target-path",
-            str(tmp_path / "target"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+        [sys.executable, "-m", "orchestration.docs"],
+        cwd=DBT_PROJECT_DIR.parent,
+        env={
+            **os.environ,
+            WAREHOUSE_ENV: str(warehouse),
+            "DBT_TARGET_PATH": str(tmp_path / "target"),
+        },
         check=True,
     )
     catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
@@ -224,4 +222,7 @@ def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehous
         "model.giants.segment_rankings"
         in (exposures["segment_leaders_dashboard"]["depends_on"]["nodes"])
     )
-    assert (tmp_path / "target" / "index.html").exists()
+    # one self-contained page: the manifest and the catalog are inside it, nothing is fetched
+    page = (tmp_path / "target" / "static_index.html").read_text(encoding="utf-8")
+    assert "segment_leaders_dashboard" in page and "value_cny_bn" in page
+    assert 'fetch("manifest.json' not in page

@@ -2,8 +2,12 @@
 
 import shutil
 
+import pytest
+
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 from tests.figures.test_provenance import FIXTURE, needs_seed_text
+
+pytestmark = pytest.mark.integration
 
 
 def test_the_known_translation_errors_are_listed(built_warehouse):

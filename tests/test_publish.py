@@ -1,7 +1,9 @@
 """The published copy BI tools read: complete, readable by duckdb 1.x and SQLAlchemy, never
 in the way of a run."""
 
+import os
 import re
+import stat
 import subprocess
 import sys
 import textwrap
@@ -12,10 +14,14 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from orchestration import snapshots
 from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
+from orchestration.snapshots import current_build
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+from tests.helpers import published_build_ids
 
+pytestmark = pytest.mark.integration
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 
 
@@ -158,8 +164,7 @@ def test_a_reader_holding_the_published_copy_never_blocks_a_run(tmp_path):
 
 
 def bi_section() -> str:
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("## Connect a BI tool", 1)[1].split("\n## ", 1)[0]
+    return (PROJECT_ROOT / "docs" / "bi-tools.md").read_text(encoding="utf-8")
 
 
 def bi_queries() -> list[str]:
@@ -222,3 +227,93 @@ def test_publishing_waits_for_every_mart():
     assert len(marts) >= 12 and marts <= set(published.parent_keys)
     chart = graph.get(dg.AssetKey(["published", "segment_revenue_chart"]))
     assert chart.parent_keys == {published.key}
+
+
+RW_SESSION = """
+import duckdb, os, sys
+
+conn = duckdb.connect(sys.argv[1])  # read-write, as a misconfigured BI tool would
+conn.execute("set checkpoint_threshold = '1GB'")  # keep the changes in the WAL
+conn.execute("create table marts.scratch as select 42 as x")
+conn.execute("update marts.figures set value = -1 where figure_id = 'hc250327-001'")
+os._exit(9)  # the session ends without a checkpoint: its WAL stays behind
+"""
+
+
+def test_a_read_write_session_on_the_copy_never_alters_a_later_build(tmp_path):
+    raw = copy_raw(tmp_path / "raw")
+    warehouse = tmp_path / "w.duckdb"
+    assert run_warehouse(warehouse, raw).success
+    published = tmp_path / "published"
+    first = published_build_ids(published)
+    subprocess.run([sys.executable, "-c", RW_SESSION, str(published / DATABASE_FILE)])
+    assert list(published.rglob("*.wal")), "the session left no WAL: nothing is tested"
+    assert not (published / f"{DATABASE_FILE}.wal").exists()  # it lies in the build's folder
+
+    assert run_warehouse(warehouse, raw).success
+
+    assert published_build_ids(published) != first
+    assert list(published.rglob("*.wal")) == []
+    copy = published / DATABASE_FILE
+    assert query(copy, "select count(*) from duckdb_tables() where table_name = 'scratch'") == [
+        (0,)
+    ]
+    sql = "select figure_id, value from marts.figures order by figure_id"
+    assert query(copy, sql) == query(warehouse, sql)
+    assert ("hc250327-001", -1.0) not in query(copy, sql)
+
+
+def test_the_files_of_a_build_are_read_only_and_carry_its_id(published):
+    build = current_build(published)
+    assert published_build_ids(published) == {build.build_id}
+    files = [p for p in build.folder.rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in files)
+    assert stat.S_IMODE(build.folder.stat().st_mode) == 0o555
+    assert query(published / DATABASE_FILE, "select run_id, inputs_hash from meta.build")[0][1]
+    for name in ("giants.duckdb", "parquet", "segment_revenue.png", "current"):
+        assert (published / name).is_symlink()
+    assert [p.name for p in published.glob("*.tmp")] == []
+
+
+def test_a_subset_run_publishes_nothing(tmp_path):
+    """Materializing some assets touches the working database only: the snapshot stays."""
+    from orchestration.definitions import defs
+
+    raw = copy_raw(tmp_path / "raw")
+    warehouse = tmp_path / "w.duckdb"
+    assert run_warehouse(warehouse, raw).success
+    published = tmp_path / "published"
+    before = current_build(published).build_id
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WAREHOUSE_PATH", str(warehouse))
+        patch.setenv("RAW_DIR", str(raw))
+        job = defs.resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            asset_selection=[
+                dg.AssetKey(["published", "marts"]),
+                dg.AssetKey(["published", "segment_revenue_chart"]),
+            ],
+            raise_on_error=False,
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "publishes only a complete build" in failure.event_specific_data.error.message
+    assert current_build(published).build_id == before
+
+
+def test_only_the_newest_builds_are_kept_and_leftovers_go(tmp_path):
+    published = tmp_path / "published"
+    ids = [f"2026010{n}T000000Z-run{n}" for n in range(1, 6)]
+    for build_id in ids:
+        partial = snapshots.partial_folder(published, build_id)
+        (partial / "parquet").mkdir(parents=True)
+        (partial / DATABASE_FILE).write_bytes(b"db")
+        snapshots.write_build_info(partial, {"build_id": build_id})
+        (published / "builds" / ".stale.partial").mkdir(exist_ok=True)
+        (published / ".giants.duckdb.abc.tmp").write_bytes(b"old temp file")
+        snapshots.switch(published, partial, build_id)
+    kept = sorted(p.name for p in (published / "builds").iterdir())
+    assert kept == ids[-snapshots.BUILDS_KEPT :]
+    assert os.readlink(published / "current") == f"builds/{ids[-1]}"
+    assert not list(published.glob(".*.tmp"))

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from orchestration.paths import PROJECT_ROOT
-from tests.webserver import Webserver, dagster_dev
+from tests.system.webserver import Webserver
+from tests.system.webserver import webserver as start_webserver
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,7 +51,7 @@ def all_visible(locators, within_ms: int) -> bool:
 
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory) -> Webserver:
-    with dagster_dev(tmp_path_factory.mktemp("ui")) as server:
+    with start_webserver(tmp_path_factory.mktemp("ui"), RAW_SETTLE_SECONDS="86400") as server:
         yield server
 
 

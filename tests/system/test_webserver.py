@@ -1,53 +1,21 @@
 """The real Dagster UI: launch the whole `warehouse` job over GraphQL, as its page does, and read
 the warehouse it built; then the freshness daemon reports the marts fresh."""
 
-import json
 import shutil
 import time
 
 import pytest
 
-from orchestration.ingestion.raw_files import folder_hash
 from orchestration.paths import PROJECT_ROOT
 from tests.conftest import query
-from tests.webserver import RUN_LIMIT_S, Webserver, dagster_dev
+from tests.system.webserver import Webserver
+from tests.system.webserver import webserver as start_webserver
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 COMPANY_SEGMENTS = ["marts", "company_segments"]
 SEED = "hedgehog-2025-03-27"
 SYNTHETIC = PROJECT_ROOT / "tests" / "fixtures" / "synthetic-2025-01-01"
 TICK_LIMIT_S = 180  # the daemon ticks the sensor every 30 s; a guard, not a measure
-
-JOB_ASSETS = """
-query JobAssets($selector: PipelineSelector!) {
-  assetNodes(pipeline: $selector) {
-    assetKey { path }
-    assetChecksOrError {
-      __typename
-      ... on AssetChecks { checks { name } }
-    }
-  }
-}
-"""
-
-LAUNCH = """
-mutation Launch($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on Error { message }
-  }
-}
-"""
-
-RUN = """
-query Run($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run { status startTime endTime tags { key value } }
-  }
-}
-"""
 
 RUN_ERRORS = """
 query Logs($runId: ID!) {
@@ -81,41 +49,13 @@ query Freshness($assetKey: AssetKeyInput!) {
 
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory) -> Webserver:
-    with dagster_dev(tmp_path_factory.mktemp("webserver")) as server:
+    with start_webserver(tmp_path_factory.mktemp("webserver")) as server:
         yield server
 
 
 def freshness(server: Webserver) -> str:
     node = server.graphql(FRESHNESS, {"assetKey": {"path": COMPANY_SEGMENTS}})
     return node["assetNodeOrError"]["freshnessStatusInfo"]["freshnessStatus"]
-
-
-def materialize_all(server: Webserver, job: str) -> str:
-    """Launch every asset and check of `job`, with the selection the asset graph's button sends."""
-    selector = server.selector(job)
-    nodes = server.graphql(JOB_ASSETS, {"selector": selector})["assetNodes"]
-    selector["assetSelection"] = [{"path": node["assetKey"]["path"]} for node in nodes]
-    selector["assetCheckSelection"] = [
-        {"assetKey": {"path": node["assetKey"]["path"]}, "name": check["name"]}
-        for node in nodes
-        if node["assetChecksOrError"]["__typename"] == "AssetChecks"
-        for check in node["assetChecksOrError"]["checks"]
-    ]
-    params = {"selector": selector, "mode": "default", "runConfigData": {}}
-    launched = server.graphql(LAUNCH, {"executionParams": params})["launchPipelineExecution"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
-
-
-def wait_for_run(server: Webserver, run_id: str) -> dict:
-    """Poll the run until it ends; the limit only guards against a hung run."""
-    deadline = time.monotonic() + RUN_LIMIT_S
-    while time.monotonic() < deadline:
-        run = server.graphql(RUN, {"runId": run_id})["runOrError"]
-        if run.get("status") in TERMINAL:
-            return run
-        time.sleep(1)
-    raise TimeoutError(f"run {run_id} did not finish in {RUN_LIMIT_S} s:\n{server.log_tail()}")
 
 
 def run_errors(server: Webserver, run_id: str) -> list[str]:
@@ -128,8 +68,8 @@ def warehouse_run(webserver) -> dict:
     """One *Materialize all* of the `warehouse` job, launched and polled over GraphQL."""
     before = freshness(webserver)
     launched = time.monotonic()
-    run_id = materialize_all(webserver, "warehouse")
-    run = wait_for_run(webserver, run_id)
+    run_id = webserver.launch(everything=True)
+    run = webserver.wait(run_id)
     waited = time.monotonic() - launched
     ran = (run["endTime"] or 0) - (run["startTime"] or 0)
     print(
@@ -147,7 +87,7 @@ def test_materialize_all_through_graphql_builds_the_warehouse(webserver, warehou
         "select revenue_cny_bn from marts.company_segments "
         "where company_segment_id = 'tencent|games||2024'"
     )
-    assert query(webserver.warehouse, sql) == [(197.7,)]
+    assert query(webserver.published / "giants.duckdb", sql) == [(197.7,)]
 
 
 def test_the_freshness_daemon_reports_the_marts_fresh_after_the_build(webserver, warehouse_run):
@@ -184,23 +124,32 @@ def wait_for_tick(server: Webserver, status: str) -> dict:
 
 
 def test_the_running_sensor_rebuilds_the_warehouse_when_a_source_is_added(webserver, warehouse_run):
-    """The daemon ticks the sensor (on by default): first it only records raw/, then a new
-    folder requests a run of the `warehouse` job that loads it."""
-    first = wait_for_tick(webserver, "SKIPPED")
-    status, ticks = sensor_ticks(webserver)
+    """The daemon ticks the sensor (on by default): a new folder, once settled, requests a run
+    of the `warehouse` job that loads and publishes it."""
+    assert warehouse_run["status"] == "SUCCESS"
+    status, _ = sensor_ticks(webserver)
     assert status == "RUNNING"
-    assert ticks[0]["skipReason"].startswith("Watching 1 source folder(s)")
-    assert all(not tick["runIds"] for tick in ticks)
-    assert json.loads(first["cursor"]) == {SEED: folder_hash(webserver.raw / SEED)}
-
     shutil.copytree(SYNTHETIC, webserver.raw / SYNTHETIC.name)
     added = time.monotonic()
-    [run_id] = wait_for_tick(webserver, "SUCCESS")["runIds"]
-    run = wait_for_run(webserver, run_id)
-    print(f"\nsensor run {run_id}: {run['status']} {time.monotonic() - added:.1f} s after the copy")
-    assert run["status"] == "SUCCESS", run_errors(webserver, run_id) or webserver.log_tail()
-    tags = {tag["key"]: tag["value"] for tag in run["tags"]}
-    assert tags["raw/added"] == SYNTHETIC.name
+    deadline = added + TICK_LIMIT_S
+    run = None
+    while run is None and time.monotonic() < deadline:
+        for tick in sensor_ticks(webserver)[1]:
+            for run_id in tick["runIds"]:
+                candidate = webserver.run(run_id)
+                tags = {tag["key"]: tag["value"] for tag in candidate["tags"]}
+                if tags.get("raw/added") == SYNTHETIC.name:
+                    run = (run_id, tags)
+        time.sleep(1)
+    assert run is not None, webserver.log_tail()
+    run_id, tags = run
+    ended = webserver.wait(run_id)
+    print(
+        f"\nsensor run {run_id}: {ended['status']} {time.monotonic() - added:.1f} s after the copy"
+    )
+    assert ended["status"] == "SUCCESS", run_errors(webserver, run_id) or webserver.log_tail()
     assert tags["dagster/sensor_name"] == "raw_folder_sensor"
-    sources = query(webserver.warehouse, "select source_id from raw.sources order by 1")
+    sources = query(
+        webserver.published / "giants.duckdb", "select source_id from marts.sources order by 1"
+    )
     assert sources == [(SEED,), (SYNTHETIC.name,)]
