@@ -33,3 +33,23 @@ def test_the_job_and_its_daily_schedule():
     schedule = defs.resolve_schedule_def("warehouse_daily")
     assert schedule.execution_timezone == "Asia/Shanghai"
     assert schedule.cron_schedule == "0 6 * * *"
+
+
+def test_every_job_materialize_all_included_runs_in_one_process():
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
+    for job in defs.resolve_all_job_defs():
+        assert job.executor_def.name == "in_process", job.name
+
+
+def test_every_step_holds_the_run_lock():
+    """Whatever a run selects, it takes the warehouse's run lock (orchestration/locking.py)."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    for node in job.graph.node_defs:
+        assert "run_lock" in node.required_resource_keys, node.name
+
+
+def test_the_published_snapshot_is_one_step_that_cannot_be_split():
+    graph = defs.resolve_asset_graph()
+    marts = graph.get(dg.AssetKey(["published", "marts"]))
+    chart = graph.get(dg.AssetKey(["published", "segment_revenue_chart"]))
+    assert marts.assets_def is chart.assets_def and not marts.assets_def.can_subset

@@ -156,19 +156,24 @@ def assert_recovered(publish: Path, before: str) -> None:
     assert [p.name for p in (publish / BUILDS).iterdir() if p.name.startswith(".")] == []
 
 
-@pytest.mark.parametrize("point", ["load", "dbt", "copy", "parquet"])
-def test_make_run_killed_then_the_ui_recovers(stage, point):
+POINTS = ("load", "dbt", "copy", "parquet")
+
+
+def test_make_run_killed_at_every_stage_then_a_ui_run_recovers(stage):
+    """Each kill leaves readers on the last build; then a run from the UI builds and publishes
+    with no step by hand (the killed runs are marked failed, their leftovers deleted)."""
     before = current_build(stage["publish"]).build_id
-    kill_make_run(stage, point)
+    for point in POINTS:
+        kill_make_run(stage, point)
     run_id = stage["dev"].launch(tags=NO_RETRY)
     assert stage["dev"].wait(run_id)["status"] == "SUCCESS", stage["dev"].log_tail()
     assert_recovered(stage["publish"], before)
 
 
-@pytest.mark.parametrize("point", ["load", "dbt", "copy", "parquet"])
-def test_a_ui_run_killed_then_make_run_recovers(stage, point):
+def test_ui_runs_killed_at_every_stage_then_make_run_recovers(stage):
     before = current_build(stage["publish"]).build_id
-    kill_ui_run(stage, point)
+    for point in POINTS:
+        kill_ui_run(stage, point)
     result = make_run({**stage["env"], "FORCE": "1"})
     assert result.returncode == 0, result.stderr
     assert_recovered(stage["publish"], before)
