@@ -96,7 +96,7 @@ SEGMENT_WORDS = [
         "hardware",
     ),
     (r"广告|营销服务|在线营销|advertis|marketing services", "advertising"),
-    (r"海外|国际|出海|境外|overseas|international", "overseas"),
+    (r"海外|国际(?!财务报告准则)|出海|境外|overseas|international(?! financial)", "overseas"),
     (r"AI|人工智能|大模型|云|自动驾驶|无人驾驶|算力|\bcloud\b|autonomous", "ai"),
     (r"(?<!者)总收入|总营收|整体营收|营业额|total revenue", "total"),
 ]
@@ -179,7 +179,8 @@ METRIC_WORDS = [
     (r"经营亏损|营业亏损|operating loss", "operating_loss"),
     (r"净利润|纯利|净利|net profit|net income", "net_profit"),
     (
-        r"经调整净利润|调整后净利润|非公认会计准则净利润|non-GAAP net|adjusted net",
+        r"经调整净利润|调整后净利润|(?:非国际财务报告准则|非公认会计准则|Non-IFRS|non-GAAP)"
+        r"[^,，。;；\d]{0,6}?净利润?|adjusted net",
         "adjusted_net_profit",
     ),
     (r"净亏损|亏损|net loss", "net_loss"),
@@ -272,17 +273,27 @@ FURNITURE = re.compile(
     r"|^\s*\d+\s*/\s*\d+\s*$|^[\s\d:/.\-|｜]+$"
 )
 FIGURE_WORDS = re.compile(r"亿|万元|%|％|同比|环比|收入|营收")
+# A definition's thresholds (指日活超过 500 万的手游), a name in quotes (“澎湃OS 2”): blanked
+# out before words are looked up, so that they name no metric and state no figure.
+DEFINITION = r"[(（](?:指|即|包括|包含|含|如|例如)[^()（）]{0,80}[)）]"
+QUOTED_NAME = r"“[^“”]{0,20}”|\"[^\"]{0,20}\"|《[^《》]{0,30}》|「[^「」]{0,20}」"
 # Spans whose numbers are not figures.
 NOT_FIGURES = [
     r"\d{1,2}:\d{2}(?::\d{2})?",  # a time
     r"\d{4}\s*[/.]\s*\d{1,2}\s*[/.]\s*\d{1,2}",  # a date
     r"\d{1,2}\s*[日号](?![均活])",  # the day of a date
-    r"\d+(?:\.\d+)?\s*%?\s*(?:-|~|～|—|至)\s*\d+(?:\.\d+)?",  # a range: a price band
+    # a range (a price band): 4000-5000 元, 10%-15%, 10% 至 15%; not 增长 11% 至 1724 亿元
+    r"\d+(?:\.\d+)?\s*%?\s*(?:-|~|～|—)\s*\d+(?:\.\d+)?",
+    r"\d+(?:\.\d+)?\s*[%％]\s*(?:至|到)\s*\d+(?:\.\d+)?\s*[%％]",
+    r"(?<![\d.])\d+(?:\.\d+)?\s*(?:至|到)\s*\d+(?:\.\d+)?(?![\d.]*\s*[%％])",
     r"\d+\s*(?:个)?(?:天|小时|周年|周|个月|年来|年间|年前|年后)",  # a duration
     r"(?<![\d.])\d{1,2}\s*年(?![度底末\d])",  # years of something (做了 8 年)
-    r"\d+\s*家\s*(?:公司|企业|大厂|厂商|平台|巨头|互联网)",  # a count of companies
-    r"[(（](?:指|即|包括|包含|含|如|例如)[^()（）]{0,80}[)）]",  # a definition's thresholds
-    r"“[^“”]{0,20}”|\"[^\"]{0,20}\"|《[^《》]{0,30}》|「[^「」]{0,20}」",  # a name in quotes
+    r"\d+(?:\.\d+)?\s*个?百分点",  # a change in points: the contract has no measure for it
+    r"\d+\s*家[^,，。;；\d]{0,6}?(?:公司|企业|大厂|厂商|平台|巨头|互联网)",  # a count of companies
+    # 有 3 家: a few companies; 50 家门店 is a figure
+    r"(?<![\d.])[1-9]\d?\s*家(?![\u4e00-\u9fff]{0,4}(?:商家|门店|品牌|商户|店))",
+    DEFINITION,
+    QUOTED_NAME,
 ]
 ZH_NUMERAL_COUNT = re.compile(r"^[一二两三四五六七八九十]+$")
 RANK_NOT = r"^\s*(?:方|梯队|步|批|届|代|轮|章|节|时间|次|部|期|个|财季|季)"
@@ -462,7 +473,7 @@ def _mask(text: str) -> tuple[str, list[tuple[int, int]]]:
         if body and len(body) <= 100 and FURNITURE.search(body) and not FIGURE_WORDS.search(body):
             spans.append((offset, offset + len(line.rstrip("\n"))))
         offset += len(line)
-    for pattern in NOT_FIGURES[-2:]:
+    for pattern in (DEFINITION, QUOTED_NAME):
         spans += [m.span() for m in re.finditer(pattern, text)]
     masked = list(text)
     for start, end in spans:
@@ -536,8 +547,12 @@ def _measure(mention: Mention, text: str, clause_start: int, language: str) -> s
         clause_start,
         mention.start,
     )
-    if rate and not re.search(GROWTH, text[rate.end : mention.start], re.IGNORECASE):
-        return "level"  # 市占率为 14.7%, 经营利润率为 4.9%
+    between = text[rate.end : mention.start] if rate else ""
+    if rate and (
+        not re.search(GROWTH, between, re.IGNORECASE)
+        or re.search(r"(?:至|到|达到|达|为|to)\s*$", between, re.IGNORECASE)
+    ):
+        return "level"  # 市占率为 14.7%, 毛利率提升至 56.4%
     if language == "en" and re.search(r"\bpages?\b|retention|market share", before, re.IGNORECASE):
         return "level"
     return "yoy_growth"
@@ -678,14 +693,25 @@ def _period_for(
     main: P.Period,
     text: str,
     language: str,
-    clause_end: int,
+    clause: tuple[int, int],
 ) -> ResolvedPeriod | P.Period:
-    """The period of a number: named in its sentence before it, else its paragraph's, else main."""
+    """The period of a number: named in its sentence before it, else its paragraph's, else main.
+
+    A comparison base (去年同期, 较上年) is the period of a number in its own clause only, and
+    never of a rate: 较去年同期增长 5% is this period's growth.
+    """
+    clause_start, clause_end = clause
     sentence = _sentence_start(text, mention.start, language)
     paragraph = _paragraph_start(text, mention.start)
-    before = [p for p in periods if p.mention.end <= mention.start]
-    if mention.kind == PERCENT:  # 较去年同期增长 5%: a comparison base is not the rate's period
-        before = [p for p in before if p.mention.kind not in P.COMPARISONS]
+    before = [
+        p
+        for p in periods
+        if p.mention.end <= mention.start
+        and (
+            p.mention.kind not in P.COMPARISONS
+            or (mention.kind != PERCENT and p.mention.start >= clause_start)
+        )
+    ]
     in_sentence = [p for p in before if p.mention.start >= sentence]
     if in_sentence:
         return in_sentence[-1]
@@ -761,7 +787,7 @@ def draft_rows(text: SourceText, id_prefix: str) -> list[Candidate]:
             earlier = _nearest(SEGMENT_WORDS, about, paragraph, words_end)
             heading = next((s for at, s in reversed(headings) if at <= mention.start), "")
             segment = str(earlier.value) if earlier else heading or "total"
-        period = _period_for(mention, periods, main, masked, language, clause_end)
+        period = _period_for(mention, periods, main, masked, language, (clause_start, clause_end))
         label = period.period.label if isinstance(period, ResolvedPeriod) else period.label
         bounds = period.period if isinstance(period, ResolvedPeriod) else period
         if measure == "mom_growth" and (bounds.end - bounds.start).days > 40:
@@ -784,11 +810,9 @@ def draft_rows(text: SourceText, id_prefix: str) -> list[Candidate]:
         label = bounds.label
         value = mention.value
         clause_before = part[clause_start : mention.start]
-        if (
-            unit == "percent"
-            and measure != "level"
-            and re.search(DECLINE, clause_before, re.IGNORECASE)
-        ):
+        signed = re.search(r"(?<![\d.%])\s*[-−–]\s*$", clause_before)  # 同比 -38%
+        declines = re.search(DECLINE, clause_before, re.IGNORECASE)
+        if unit == "percent" and measure != "level" and (declines or signed):
             value = -value
         qualifier = (
             AT_LEAST.lower()

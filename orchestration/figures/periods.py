@@ -42,14 +42,15 @@ QUARTER, HALF, YEAR, MONTH, MONTHS, DATE, YTD = (
 FISCAL_QUARTER, FISCAL_HALF, FISCAL_YEAR = "fiscal_quarter", "fiscal_half", "fiscal_year"
 QUARTER_ENDING, HALF_ENDING, YEAR_ENDING = "quarter_ending", "half_ending", "year_ending"
 THIS_QUARTER, PREVIOUS_QUARTER, SAME_PERIOD = "this_quarter", "previous_quarter", "same_period"
-THIS_YEAR, LAST_YEAR, QUARTER_END, NOW = "this_year", "last_year", "quarter_end", "now"
+THIS_YEAR, LAST_YEAR, PRIOR_YEAR = "this_year", "last_year", "prior_year"
+QUARTER_END, NOW = "quarter_end", "now"
 EVENT = "event"  # a date on which something happened: never a figure's period
 ANCHORS = {
     QUARTER, HALF, YEAR, MONTH, MONTHS, YTD, FISCAL_QUARTER, FISCAL_HALF, FISCAL_YEAR,
     QUARTER_ENDING, HALF_ENDING, YEAR_ENDING, THIS_YEAR, LAST_YEAR, THIS_QUARTER,
 }  # fmt: skip
 # A comparison base (去年同期) is a period of its own figure only, never of a growth rate.
-COMPARISONS = {SAME_PERIOD, PREVIOUS_QUARTER}
+COMPARISONS = {SAME_PERIOD, PREVIOUS_QUARTER, PRIOR_YEAR}
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,14 @@ _ZH_PATTERNS: list[tuple[str, str]] = [
         _YEAR + r"(?P<m>\d{1,2})\s*(?:-|~|至|到)\s*(?P<m2>\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])",
         MONTHS,
     ),
+    (r"(?:自|从)\s*[^,，。;；]{0,20}?以来", NOW),  # 自 2024 年 6 月上线以来: until now
     (_YEAR + _MD, EVENT),  # a day: an event's date, not a period
     (r"(?P<y>20\d{2})\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})", EVENT),
     (_YEAR + r"(?P<m>\d{1,2})\s*月(?!\s*\d)", MONTH),
     (r"(?:去年|上年|(?P<y>20\d{2})\s*年)\s*同期", SAME_PERIOD),
     (r"(?P<y>20\d{2})\s*年(?:度|全年)?", YEAR),
-    (r"去年|上一年|上年", LAST_YEAR),
+    (r"去年", LAST_YEAR),  # the year before the article's
+    (r"上一?年(?!度)", PRIOR_YEAR),  # the year before the one in question: 较上年
     (r"全年|年度|过去一年|这一年|今年|本年|年内|当年", THIS_YEAR),
     (r"截至目前|目前|当前|迄今|至今", NOW),
 ]
@@ -314,6 +317,8 @@ def _resolve(
         period = Period(date(year, 1, 1), date(year, 12, 31))
     elif kind == LAST_YEAR:
         return Period(date(now - 1, 1, 1), date(now - 1, 12, 31))
+    elif kind == PRIOR_YEAR:
+        return Period(date(context.end.year - 1, 1, 1), date(context.end.year - 1, 12, 31))
     elif kind == MONTH:
         period = Period(date(year, mention.number, 1), _month_end(year, mention.number))
     elif kind == MONTHS:
