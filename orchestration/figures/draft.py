@@ -142,10 +142,16 @@ BUSINESSES = [
         "AI-related products", "AI 相关产品", "ai", "unit"),
     ("jd", r"京东零售|JD Retail",
         "JD Retail", "京东零售", "ecommerce", "segment"),
+    ("jd", r"京东物流|JD Logistics",
+        "JD Logistics", "京东物流", "ecommerce", "unit"),
     ("jd", r"电子产品和家用电器|带电品类",
         "Electronics and home appliances", "电子产品和家用电器", "ecommerce", "unit"),
     ("pdd", r"Temu",
         "Temu", "Temu", "overseas", "unit"),
+    ("pdd", r"在线营销服务|online marketing",
+        "Online marketing services", "在线营销服务", "advertising", "unit"),
+    ("pdd", r"交易服务|transaction services",
+        "Transaction services", "交易服务", "ecommerce", "unit"),
     ("xiaomi", r"智能手机|手机|smartphone",
         "Smartphones", "智能手机", "hardware", "unit"),
     ("xiaomi", r"创新业务|new initiatives",
@@ -223,6 +229,8 @@ METRIC_SEGMENTS = {
     "rides": "ai", "api_calls_daily": "ai", "external_api_calls": "ai", "gmv": "ecommerce",
     "daily_usage_minutes": "video", "creators_with_income": "video", "creator_income": "video",
 }  # fmt: skip
+# Companies whose whole revenue is one segment (PDD reports e-commerce only).
+COMPANY_SEGMENTS = {"pdd": "ecommerce"}
 # Counts at a date rather than over a period: drafted at the period's last day.
 STOCK_METRICS = {"members", "subscribers"}
 CLAUSE_END = {"zh": r"[,，;；。!！?？\n]", "en": r"(?:[;!?\n]|[.,](?=\s|$))"}
@@ -297,6 +305,8 @@ NOT_FIGURES = [
 ]
 ZH_NUMERAL_COUNT = re.compile(r"^[一二两三四五六七八九十]+$")
 RANK_NOT = r"^\s*(?:方|梯队|步|批|届|代|轮|章|节|时间|次|部|期|个|财季|季)"
+# An estimate by others (低于市场预期的 1027 亿元) is not the company's figure.
+ESTIMATE = r"预期|预估|预测|一致预期|estimate|consensus"
 RANK_WORDS = r"排名|位列|位居|名列|排在|排第|居|成为|是"
 SHARE_BASE = r"(?:在其|在)?(?:总|整体)(?:收入|营收)中占比?|占(?:[^,，;；。\d%％]{0,12})"
 
@@ -493,6 +503,8 @@ def _is_figure(mention: Mention, text: str, skip: list[tuple[int, int]], languag
     if _overlaps(mention, skip):
         return False
     before, after = text[max(0, mention.start - 8) : mention.start], text[mention.end :]
+    if re.search(ESTIMATE, before, re.IGNORECASE):
+        return False  # 低于市场预期的 1027 亿元: someone else's estimate
     if mention.kind == AMOUNT and re.match(r"[A-Za-z]", after):
         return False  # 88VIP, 5G, 2025Q1
     if mention.kind == AMOUNT and ZH_NUMERAL_COUNT.match(mention.text):
@@ -563,9 +575,17 @@ def _metric_unit(metric: str) -> str:
 
 
 def _metric(
-    text: str, start: int, mention: Mention, unit: str, measure: str, clause_end: int
+    article: _Article,
+    paragraph: int,
+    sentence: int,
+    mention: Mention,
+    unit: str,
+    measure: str,
+    clause_end: int,
 ) -> str:
-    """The nearest metric word before the number (in its paragraph) that fits its unit."""
+    """The metric word that fits the number's unit: named right after it (800 万参与者), paired
+    by 分别, the nearest before it in its paragraph, or later in its clause."""
+    text = article.masked
 
     def fits(metric: str) -> bool:
         wanted = _metric_unit(metric)
@@ -580,7 +600,6 @@ def _metric(
         return wanted == unit
 
     patterns = [(p, m) for p, m in METRIC_WORDS if fits(m)]
-    # 800 万参与者, 22% 的搜索结果页面: a metric named right after the number is its own.
     named = re.match(r"\s*[万亿]*\s*(?:名|位|次|个)?\s*(?:的\s*)?", text[mention.end : clause_end])
     right_after = mention.end + (named.end() if named else 0)
     found = next(
@@ -591,23 +610,15 @@ def _metric(
         ),
         None,
     )
-    found = found or _nearest(patterns, text, start, mention.start)
-    if found is None:  # 提供了 220 万次全无人驾驶出行服务: a word later in the clause
-        found = _nearest(patterns, text, mention.end, clause_end)
+    found = found or _respectively(article, mention, sentence, clause_end, patterns)
+    found = found or _nearest(patterns, text, paragraph, mention.start)
+    found = found or _nearest(patterns, text, mention.end, clause_end)
     if found is not None:
         return str(found.value)
     if unit == "CNY" and measure == "level":
         return "revenue"
     by_unit = [m for m, u in load_reference().metric_units.items() if u == unit and unit != "count"]
     return by_unit[0] if len(by_unit) == 1 else ""
-
-
-def _business(
-    text: str, start: int, end: int, company: str
-) -> tuple[Business | None, Found | None]:
-    candidates = [(b.pattern, b) for b in businesses() if not b.company or b.company == company]
-    found = _nearest(candidates, text, start, end)
-    return (found.value if found else None), found  # type: ignore[return-value]
 
 
 def _plain(value: float) -> str:
@@ -725,137 +736,244 @@ def _period_for(
 # --- the draft -------------------------------------------------------------------------------
 
 
+@dataclass
+class _Article:
+    """One text prepared for drafting: what is blanked, skipped, and its periods."""
+
+    language: str
+    text: str  # the original, quoted from
+    masked: str  # furniture, quoted names and definitions blanked: words are looked up here
+    about: str  # masked, and share bases blanked: what a figure is about is looked up here
+    skip: list[tuple[int, int]]
+    periods: list[ResolvedPeriod]
+    main: P.Period
+    headings: list[tuple[int, str]]
+    published: date | None
+
+    @classmethod
+    def read(cls, text: str, language: str) -> _Article:
+        masked, masked_spans = _mask(text)
+        skip = [m.span() for p in _DATES[language] for m in re.finditer(p, text, re.IGNORECASE)]
+        # 连续六个季度 is a count of quarters, not a period.
+        skip = [s for s in skip if not text[max(0, s[0] - 2) : s[0]].endswith("连续")]
+        skip += [(p.start, p.end) for p in P.find_periods(masked, language)]
+        skip += [m.span() for pattern in NOT_FIGURES for m in re.finditer(pattern, text)]
+        published = _published(text)
+        periods, main = _resolve_periods(masked, text, language, published)
+        # What a figure is about is named before it, outside "占总收入的 18%" (a share's base).
+        about = re.sub(SHARE_BASE, lambda m: " " * len(m.group(0)), masked)
+        return cls(
+            language,
+            text,
+            masked,
+            about,
+            skip + masked_spans,
+            periods,
+            main,
+            _headings(text),
+            published,
+        )
+
+
+def _in_order(patterns: list[tuple[str, object]], text: str, start: int, end: int) -> list[Found]:
+    """Non-overlapping matches of the patterns in text[start:end], left to right."""
+    found = [
+        Found(start + m.start(), start + m.end(), value)
+        for pattern, value in patterns
+        for m in re.finditer(pattern, text[start:end], re.IGNORECASE)
+    ]
+    found.sort(key=lambda f: (f.start, -(f.end - f.start)))
+    kept: list[Found] = []
+    for f in found:
+        if not kept or f.start >= kept[-1].end:
+            kept.append(f)
+    return kept
+
+
+def _respectively(
+    article: _Article, mention: Mention, sentence: int, clause_end: int, patterns: list
+) -> Found | None:
+    """同比分别增长 24% 和 72%: the i-th number goes with the i-th thing named before 分别."""
+    cut = article.about.rfind("分别", sentence, mention.start)
+    if cut < 0:
+        return None
+    numbers = [
+        m
+        for m in mentions(article.text[cut:clause_end], article.language)
+        if m.kind == mention.kind
+    ]
+    index = next((i for i, m in enumerate(numbers) if cut + m.start == mention.start), None)
+    named = _in_order(patterns, article.about, sentence, cut)
+    if index is None or len(named) != len(numbers):
+        return None
+    return named[index]
+
+
+def _segment(
+    article: _Article,
+    mention: Mention,
+    company: str,
+    metric: str,
+    words: tuple[int, int, int],
+    clause_end: int,
+) -> tuple[str, Business | None]:
+    """The segment of a figure, and the business line when one is named.
+
+    The nearest business or segment word before the number in its sentence; else what the
+    metric implies; else a segment word earlier in the paragraph; else the section heading;
+    else the company's own segment (PDD reports one) or the whole company.
+    """
+    paragraph, sentence, end = words
+    mine = [(b.pattern, b) for b in businesses() if not b.company or b.company == company]
+    paired = _respectively(article, mention, sentence, clause_end, mine + SEGMENT_WORDS)
+    if paired is not None:
+        if isinstance(paired.value, Business):
+            return paired.value.segment, paired.value
+        return str(paired.value), None
+    business = _nearest(mine, article.about, sentence, end)
+    segment_word = _nearest(SEGMENT_WORDS, article.about, sentence, end)
+    if business and (segment_word is None or business.end >= segment_word.end):
+        return business.value.segment, business.value  # type: ignore[attr-defined]
+    if segment_word is not None:
+        return str(segment_word.value), None
+    if metric in COMPANY_METRICS:
+        return "total", None
+    if metric in METRIC_SEGMENTS:
+        return METRIC_SEGMENTS[metric], None
+    earlier = _nearest(SEGMENT_WORDS, article.about, paragraph, end)
+    heading = next((s for at, s in reversed(article.headings) if at <= mention.start), "")
+    if earlier or heading:
+        return str(earlier.value) if earlier else heading, None
+    return COMPANY_SEGMENTS.get(company, "total"), None
+
+
+def _period(
+    article: _Article,
+    mention: Mention,
+    metric: str,
+    clause: tuple[int, int],
+) -> tuple[P.Period, str, str]:
+    """The figure's period, the metric (a count of quarters names its own), and a note."""
+    found = _period_for(
+        mention, article.periods, article.main, article.masked, article.language, clause
+    )
+    bounds = found.period if isinstance(found, ResolvedPeriod) else found
+    note = found.note if isinstance(found, ResolvedPeriod) else ""
+    after = article.text[mention.end : mention.end + 8]
+    if metric in STOCK_METRICS and bounds.start != bounds.end:
+        bounds = P.Period(bounds.end, bounds.end)  # members at the period's end
+    elif metric == "planned_investment" and article.published:
+        bounds = P.Period(article.published, article.published)  # a plan, as of the article
+    elif mention.kind == AMOUNT and re.match(r"^\s*个季度", after):
+        # 连续六个季度保持三位数增长: a count of quarters up to the period's end
+        last = P.quarter(bounds.end.year, (bounds.end.month + 2) // 3)
+        first = last
+        for _ in range(int(mention.value) - 1):
+            day = first.start - timedelta(days=1)
+            first = P.quarter(day.year, (day.month + 2) // 3)
+        bounds = P.Period(first.start, last.end)
+        if "三位数" in article.text[clause[0] : clause[1]]:
+            metric = "quarters_of_triple_digit_growth"
+    return bounds, metric, note
+
+
+def _english_quote(english: list[Mention], used: set[int], en_text: str, mention: Mention) -> str:
+    """The clause of the English translation that states the same value (each used once)."""
+    for i, other in enumerate(english):
+        if i not in used and other.kind == mention.kind and same_value(other.value, mention.value):
+            used.add(i)
+            return _clause(en_text, other, "en")
+    return ""
+
+
+def _draft_row(article: _Article, mention: Mention) -> dict[str, str] | None:
+    """One candidate row for a number, or None when it is not a figure."""
+    text, language = article.text, article.language
+    if not _is_figure(mention, text, article.skip, language):
+        return None
+    clause_start, clause_end = _clause_span(text, mention.start, mention.end, language)
+    sentence = _sentence_start(text, mention.start, language)
+    paragraph = _paragraph_start(text, mention.start)
+    after = text[mention.end : mention.end + 16]
+    unit = _unit_after(mention, after)
+    measure = _measure(mention, article.masked, clause_start, language)
+    company = _company(text, mention.start, language)
+    # Words about a share stop at 占: 营销服务占总收入的 18% is about marketing services.
+    words_end = mention.start
+    if (
+        measure.startswith("share_of")
+        and (cut := article.masked.rfind("占", sentence, words_end)) >= 0
+    ):
+        words_end = cut
+    foreign = unit == FOREIGN or bool(re.search(r"(?:US|HK)?\$\s*$", text[: mention.start]))
+    unit = "CNY" if foreign else unit
+    metric = _metric(article, paragraph, sentence, mention, unit, measure, clause_end)
+    bounds, metric, period_note = _period(article, mention, metric, (clause_start, clause_end))
+    if measure == "level":
+        fallback = "users" if re.match(r"^\s*[万亿]", after) else "count"
+        unit = _metric_unit(metric) or unit or fallback
+    elif measure != "rank":
+        unit = "percent"
+    if measure == "mom_growth" and (bounds.end - bounds.start).days > 40:
+        measure = "qoq_growth"  # 环比 of a quarter: against the previous quarter
+    segment, business = _segment(
+        article, mention, company, metric, (paragraph, sentence, words_end), clause_end
+    )
+    value = mention.value
+    before = text[clause_start : mention.start]
+    signed = re.search(r"(?<![\d.%])\s*[-−–]\s*$", before)  # 同比 -38%
+    if unit == "percent" and measure != "level" and (signed or re.search(DECLINE, before, re.I)):
+        value = -value
+    qualifier = (
+        AT_LEAST.lower()
+        if mention.bound == AT_LEAST
+        else _first(QUALIFIER_BEFORE, text[max(0, mention.start - 6) : mention.start], "")
+        or _first(QUALIFIER_AFTER, after, "exact")
+    )
+    notes = ["draft: check company, business, scope, segment, metric, period"]
+    notes += [period_note] if period_note else []
+    if foreign and measure == "level":
+        unit = ""
+        notes.append("a sum in a foreign currency: convert it to yuan, or exclude it")
+    return {
+        "company": company,
+        "business": business.name_en if business else "",
+        "business_zh": business.name_zh if business else "",
+        "scope": business.scope if business else "segment",
+        "segment": segment,
+        "metric": metric,
+        "measure": measure,
+        "period": bounds.label,
+        "period_start": bounds.start.isoformat(),
+        "period_end": bounds.end.isoformat(),
+        "value": _plain(value),
+        "unit": unit,
+        "qualifier": qualifier,
+        "note": "; ".join(notes),
+    }
+
+
 def draft_rows(text: SourceText, id_prefix: str) -> list[Candidate]:
     """Candidate rows for every number of the text's original language that can be a figure."""
     language = "zh" if text.zh else "en"
-    part = text.part(language)
-    masked, masked_spans = _mask(part)
-    skip = [m.span() for p in _DATES[language] for m in re.finditer(p, part, re.IGNORECASE)]
-    # 连续六个季度 is a count of quarters, not a period.
-    skip = [s for s in skip if not part[max(0, s[0] - 2) : s[0]].endswith("连续")]
-    skip += [(p.start, p.end) for p in P.find_periods(masked, language)]
-    skip += [m.span() for pattern in NOT_FIGURES for m in re.finditer(pattern, part)]
-    skip += masked_spans
-    published = _published(part)
-    periods, main = _resolve_periods(masked, part, language, published)
-    # What a figure is about is named before it, outside "占总收入的 18%" (a share's base).
-    about = re.sub(SHARE_BASE, lambda m: " " * len(m.group(0)), masked)
-    headings = _headings(part)
+    article = _Article.read(text.part(language), language)
     english = list(mentions(text.en, "en")) if language == "zh" and text.en else []
-    used_english: set[int] = set()
+    used: set[int] = set()
     candidates = []
-    for mention in mentions(part, language):
-        if not _is_figure(mention, part, skip, language):
+    for mention in mentions(article.text, language):
+        guess = _draft_row(article, mention)
+        if guess is None:
             continue
-        clause_start, clause_end = _clause_span(part, mention.start, mention.end, language)
-        sentence = _sentence_start(part, mention.start, language)
-        paragraph = _paragraph_start(part, mention.start)
-        after = part[mention.end : mention.end + 16]
-        unit = _unit_after(mention, after)
-        measure = _measure(mention, masked, clause_start, language)
-        company = _company(part, mention.start, language)
-        # Words about a share stop at 占: 营销服务占总收入的 18% is about marketing services.
-        words_end = mention.start
-        if (
-            measure.startswith("share_of")
-            and (cut := masked.rfind("占", sentence, mention.start)) >= 0
-        ):
-            words_end = cut
-        foreign = unit == FOREIGN or bool(re.search(r"(?:US|HK)?\$\s*$", part[: mention.start]))
-        unit = "CNY" if foreign else unit
-        metric = _metric(masked, paragraph, mention, unit, measure, clause_end)
-        if measure == "level":
-            unit = (
-                _metric_unit(metric)
-                or unit
-                or ("users" if re.match(r"^\s*[万亿]", after) else "count")
-            )
-        elif measure != "rank":
-            unit = "percent"
-        business, business_at = _business(about, sentence, words_end, company)
-        segment_word = _nearest(SEGMENT_WORDS, about, sentence, words_end)
-        if business and (segment_word is None or business_at.end >= segment_word.end):  # type: ignore[union-attr]
-            segment = business.segment
-        elif segment_word is not None:
-            segment = str(segment_word.value)
-            business = None
-        elif metric in COMPANY_METRICS:
-            segment = "total"
-        elif metric in METRIC_SEGMENTS:
-            segment = METRIC_SEGMENTS[metric]
-        else:
-            earlier = _nearest(SEGMENT_WORDS, about, paragraph, words_end)
-            heading = next((s for at, s in reversed(headings) if at <= mention.start), "")
-            segment = str(earlier.value) if earlier else heading or "total"
-        period = _period_for(mention, periods, main, masked, language, (clause_start, clause_end))
-        label = period.period.label if isinstance(period, ResolvedPeriod) else period.label
-        bounds = period.period if isinstance(period, ResolvedPeriod) else period
-        if measure == "mom_growth" and (bounds.end - bounds.start).days > 40:
-            measure = "qoq_growth"
-        if metric in STOCK_METRICS and bounds.start != bounds.end:
-            bounds = P.Period(bounds.end, bounds.end)  # members at the period's end
-        elif metric == "planned_investment" and published:
-            bounds = P.Period(published, published)  # a plan, as of the article
-        elif mention.kind == AMOUNT and re.match(r"^\s*个季度", after):
-            # 连续六个季度保持三位数增长: a count of quarters up to the period's
-            quarters = int(mention.value)
-            last = P.quarter(bounds.end.year, (bounds.end.month + 2) // 3)
-            first = P.quarter(last.start.year, (last.start.month + 2) // 3)
-            for _ in range(quarters - 1):
-                day = first.start.replace(day=1) - timedelta(days=1)
-                first = P.quarter(day.year, (day.month + 2) // 3)
-            bounds = P.Period(first.start, last.end)
-            if "三位数" in part[clause_start:clause_end]:
-                metric, unit = "quarters_of_triple_digit_growth", "count"
-        label = bounds.label
-        value = mention.value
-        clause_before = part[clause_start : mention.start]
-        signed = re.search(r"(?<![\d.%])\s*[-−–]\s*$", clause_before)  # 同比 -38%
-        declines = re.search(DECLINE, clause_before, re.IGNORECASE)
-        if unit == "percent" and measure != "level" and (declines or signed):
-            value = -value
-        qualifier = (
-            AT_LEAST.lower()
-            if mention.bound == AT_LEAST
-            else _first(QUALIFIER_BEFORE, part[max(0, mention.start - 6) : mention.start], "")
-            or _first(QUALIFIER_AFTER, after, "exact")
-        )
-        quote_en = ""
-        for i, other in enumerate(english):
-            if i in used_english or other.kind != mention.kind:
-                continue
-            if same_value(other.value, mention.value):
-                used_english.add(i)
-                quote_en = _clause(text.en, other, "en")
-                break
-        notes = ["draft: check company, business, scope, segment, metric, period"]
-        if isinstance(period, ResolvedPeriod) and period.note:
-            notes.append(period.note)
-        if foreign and measure == "level":
-            unit = ""
-            notes.append("a sum in a foreign currency: convert it to yuan, or exclude it")
-        clause = _clause(part, mention, language)
+        clause = _clause(article.text, mention, language)
+        quote_en = _english_quote(english, used, text.en, mention) if english else ""
         row = {
             "figure_id": f"{id_prefix}-{len(candidates) + 1:03d}",
-            "company": company,
-            "business": business.name_en if business else "",
-            "business_zh": business.name_zh if business else "",
-            "scope": business.scope if business else "segment",
-            "segment": segment,
-            "metric": metric,
-            "measure": measure,
-            "period": label,
-            "period_start": bounds.start.isoformat(),
-            "period_end": bounds.end.isoformat(),
-            "value": _plain(value),
-            "unit": unit,
-            "qualifier": qualifier,
+            **guess,
             "quote_zh": clause if language == "zh" else "",
             "quote_en": quote_en if language == "zh" else clause,
             "translation_discrepancy": "",
-            "note": "; ".join(notes),
         }
-        candidates.append(Candidate(row, mention))
+        candidates.append(Candidate({c: row.get(c, "") for c in COLUMNS}, mention))
     return candidates
 
 
