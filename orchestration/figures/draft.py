@@ -438,16 +438,22 @@ def _paragraph_start(text: str, position: int) -> int:
 
 def _company(text: str, position: int, language: str) -> str:
     """The company named last before this position (within the last 400 characters)."""
-    window = text[max(0, position - 400) : position]
-    best, best_at = "", -1
+    return _company_at(text, position, language)[0]
+
+
+def _company_at(text: str, position: int, language: str) -> tuple[str, int]:
+    """The company named last before this position, and where its name starts (-1: none)."""
+    offset = max(0, position - 400)
+    window = text[offset:position]
+    best, best_at, best_start = "", -1, -1
     for company, aliases in COMPANY_ALIASES[language].items():
         for alias in aliases:
             pattern = re.escape(alias) if language == "zh" else rf"\b{re.escape(alias)}"
             pattern += NOT_ALIAS.get(alias, "")
             for m in re.finditer(pattern, window):
                 if m.end() > best_at:
-                    best, best_at = company, m.end()
-    return best
+                    best, best_at, best_start = company, m.end(), offset + m.start()
+    return best, best_start
 
 
 def _headings(text: str) -> list[tuple[int, str]]:
@@ -820,10 +826,11 @@ def _segment(
     """The segment of a figure, and the business line when one is named.
 
     The nearest business or segment word before the number in its sentence; else what the
-    metric implies; else a segment word earlier in the paragraph; else the section heading;
+    metric implies; else a segment word earlier in the paragraph since the company was named;
+    else the section heading;
     else the company's own segment (PDD reports one) or the whole company.
     """
-    paragraph, sentence, end = words
+    since_company, sentence, end = words
     mine = [(b.pattern, b) for b in businesses() if not b.company or b.company == company]
     paired = _respectively(article, mention, sentence, clause_end, mine + SEGMENT_WORDS)
     if paired is not None:
@@ -840,7 +847,9 @@ def _segment(
         return "total", None
     if metric in METRIC_SEGMENTS:
         return METRIC_SEGMENTS[metric], None
-    earlier = _nearest(SEGMENT_WORDS, article.about, paragraph, end)
+    # Words earlier in the paragraph, but not before the company was named: 腾讯游戏收入 ...。B 站
+    # 日活 ... is not about games.
+    earlier = _nearest(SEGMENT_WORDS, article.about, since_company, end)
     heading = next((s for at, s in reversed(article.headings) if at <= mention.start), "")
     if earlier or heading:
         return str(earlier.value) if earlier else heading, None
@@ -897,7 +906,7 @@ def _draft_row(article: _Article, mention: Mention) -> dict[str, str] | None:
     after = text[mention.end : mention.end + 16]
     unit = _unit_after(mention, after)
     measure = _measure(mention, article.masked, clause_start, language)
-    company = _company(text, mention.start, language)
+    company, named_at = _company_at(text, mention.start, language)
     # Words about a share stop at 占: 营销服务占总收入的 18% is about marketing services.
     words_end = mention.start
     if (
@@ -917,7 +926,12 @@ def _draft_row(article: _Article, mention: Mention) -> dict[str, str] | None:
     if measure == "mom_growth" and (bounds.end - bounds.start).days > 40:
         measure = "qoq_growth"  # 环比 of a quarter: against the previous quarter
     segment, business = _segment(
-        article, mention, company, metric, (paragraph, sentence, words_end), clause_end
+        article,
+        mention,
+        company,
+        metric,
+        (max(paragraph, named_at), sentence, words_end),
+        clause_end,
     )
     value = mention.value
     before = text[clause_start : mention.start]

@@ -280,7 +280,7 @@ def resolve(
 ) -> Period | None:
     """The period a mention means, read in its context (the paragraph's period or the main one).
 
-    A year left out is the context's; a period that would then begin after the article's main
+    A year left out is the context's; a period that would then end after the article's main
     period (四季度 in an article on the first quarter) is taken from the year before.
     """
     try:
@@ -345,7 +345,9 @@ def _resolve(
         return Period(published, published) if published else None
     else:
         return None
-    if implicit and period.start > main.end:
+    # A year is whole only at its end: 全年 in a first-quarter article may be this year's outlook.
+    last_day = period.start if kind in (YEAR, THIS_YEAR) else period.end
+    if implicit and last_day > main.end:
         period = period.shifted(-1)
     return period
 
