@@ -50,9 +50,12 @@ _EN_ORDINALS = {
     "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
 
-_ZH_NUMBER = re.compile(_NUM + r"\s*(" + "|".join(_ZH_MULTIPLIERS) + r")?\s*(%|％)?")
+# Spaces are part of a number only before its multiplier or percent sign, never after it, so
+# that a number's span ends where its text does (a quote or exclusion ending at 万 contains it).
+_ZH_NUMBER = re.compile(_NUM + r"(?:\s*(" + "|".join(_ZH_MULTIPLIERS) + r"))?(?:\s*(%|％))?")
 _EN_NUMBER = re.compile(
-    _NUM + r"\s*(?:(" + "|".join(_EN_MULTIPLIERS) + r")\b)?\s*(%|percent\b)?", re.IGNORECASE
+    _NUM + r"(?:\s*(" + "|".join(_EN_MULTIPLIERS) + r")\b)?(?:\s*(%|percent\b))?",
+    re.IGNORECASE,
 )
 _ZH_NUMERAL = "[" + "".join(_ZH_DIGITS) + "十]"
 
