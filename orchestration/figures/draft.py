@@ -118,6 +118,10 @@ BUSINESSES = [
         "Tencent Video", "腾讯视频", "video", "unit"),
     ("tencent", r"微信|WeChat|Weixin",
         "Weixin and WeChat", "微信及 WeChat", "total", "unit"),
+    ("tencent", r"金融科技及企业服务|FinTech and Business Services",
+        "FinTech and Business Services", "金融科技及企业服务", "total", "segment"),
+    ("tencent", r"(?<!及)企业服务|business services",
+        "Business services", "企业服务", "ai", "unit"),
     ("tencent", r"腾讯云|AI 云服务|云服务",
         "Tencent Cloud", "腾讯云", "ai", "unit"),
     ("kuaishou", r"线上营销服务|在线营销服务|online marketing",
@@ -669,7 +673,7 @@ def _resolve_periods(
     def year_end_of(mention: P.PeriodMention) -> tuple[int, int]:
         return ends.get(_fiscal_company(original, mention, language), P.CALENDAR_YEAR_END)
 
-    main = P.main_period(found, published.year if published else None, year_end_of)
+    main = P.main_period(found, published, year_end_of)
     resolved = []
     context, paragraph = main, -1
     for mention in found:

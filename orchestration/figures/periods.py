@@ -149,26 +149,21 @@ _YEAR = r"(?:(?P<y>20\d{2})\s*年\s*|(?P<rel>去年|上年|今年|本年)\s*)?" 
 _Q = r"第?\s*(?P<q>[一二三四]|(?<![\d.])[1-4])"
 _MD = r"(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
 _UNTIL = r"(?:截至|截止到?|到)\s*"
+# The last day of a span (3 月 31 日, or 6 月底: the month's last day), and what joins it to the
+# span's length: 截至 2025 年 3 月 31 日止三个月, 截至 6 月底的六个月.
+_END = r"(?P<m>\d{1,2})\s*月\s*(?:(?P<d>\d{1,2})\s*[日号]|底|末)"
+_SPAN = r"\s*(?:止\s*)?(?:的\s*)?"
 _FY = r"(?:(?P<y>20\d{2})\s*财年|FY\s*(?P<yy>20\d{2}|\d{2})\s*(?:财年)?)\s*(?:的\s*)?"
 
 # (pattern, kind), tried in this order; a match may not overlap an earlier one. Named groups:
 # y (year), yy (two-digit fiscal year), q (quarter), h (half), m and d (month, day), m2.
 _ZH_PATTERNS: list[tuple[str, str]] = [
     (
-        _UNTIL
-        + _YEAR
-        + _MD
-        + r"\s*(?:止\s*)?(?:的\s*)?(?:三个月|季度|财季|第?[一二三四]\s*(?:财季|季度))",
+        _UNTIL + _YEAR + _END + _SPAN + r"(?:三个月|季度|财季|第?[一二三四]\s*(?:财季|季度))",
         QUARTER_ENDING,
     ),
-    (
-        _UNTIL + _YEAR + _MD + r"\s*(?:止\s*)?(?:的\s*)?(?:六个月|半年|上半年|下半年|中期)",
-        HALF_ENDING,
-    ),
-    (
-        _UNTIL + _YEAR + _MD + r"\s*(?:止\s*)?(?:的\s*)?(?:十二个月|年度|财年|全年|一年)",
-        YEAR_ENDING,
-    ),
+    (_UNTIL + _YEAR + _END + _SPAN + r"(?:六个月|半年|上半年|下半年|中期)", HALF_ENDING),
+    (_UNTIL + _YEAR + _END + _SPAN + r"(?:十二个月|年度|财年|全年|一年)", YEAR_ENDING),
     (_UNTIL + r"(?P<y>20\d{2})\s*-\s*(?P<m>\d{1,2})\s*-\s*(?P<d>\d{1,2})", DATE),
     (_UNTIL + _YEAR + _MD, DATE),
     (_UNTIL + _YEAR + r"(?P<m>\d{1,2})\s*月\s*(?:底|末)", DATE),
@@ -247,6 +242,8 @@ def _read(m: re.Match[str], kind: str) -> PeriodMention | None:
         number = month
     elif kind == DATE and not day:
         month, day = (month or 12), 31  # 截至 6 月底, 年底: the month's last day
+    elif kind in (QUARTER_ENDING, HALF_ENDING, YEAR_ENDING) and not day:
+        day = 31  # 截至 6 月底的六个月: resolved to the month's last day
     if month > 12 or (kind in (MONTH, MONTHS) and not 1 <= number <= 12):
         return None
     return PeriodMention(m.start(), m.end(), kind, year, number, month, day, m.group(0), years_back)
@@ -280,8 +277,9 @@ def resolve(
 ) -> Period | None:
     """The period a mention means, read in its context (the paragraph's period or the main one).
 
-    A year left out is the context's; a period that would then end after the article's main
-    period (四季度 in an article on the first quarter) is taken from the year before.
+    A year left out is the context's; a period that would then end after the publication date
+    (or, when that is unknown, after the article's main period: 四季度 in an article on the first
+    quarter) is taken from the year before.
     """
     try:
         return _resolve(mention, context, main, year_end, published)
@@ -347,7 +345,7 @@ def _resolve(
         return None
     # A year is whole only at its end: 全年 in a first-quarter article may be this year's outlook.
     last_day = period.start if kind in (YEAR, THIS_YEAR) else period.end
-    if implicit and last_day > main.end:
+    if implicit and last_day > (published or main.end):
         period = period.shifted(-1)
     return period
 
@@ -371,26 +369,37 @@ def _fiscal(mention: PeriodMention, year_end: tuple[int, int], main: Period) -> 
 
 def main_period(
     mentions: list[PeriodMention],
-    fallback_year: int | None = None,
+    published: date | None = None,
     year_end_of: Callable[[PeriodMention], tuple[int, int]] | None = None,
 ) -> Period:
     """The period an article is mostly about: its most often named quarter, half or year.
 
-    Year-less mentions are read in the most often named year, fiscal ones with the fiscal year
-    end `year_end_of` gives them. With no period at all, the fallback year (say, of the
-    publication date) or 2024.
+    Year-less mentions are read in the calendar year named most (a fiscal year's number is not
+    a calendar year: Alibaba's fiscal 2026 begins in April 2025), fiscal ones with the fiscal
+    year end `year_end_of` gives them. Nothing after the publication date can be the main
+    period. With no period at all: the publication year, or 2024.
     """
-    years = Counter(m.year for m in mentions if m.year and m.kind in ANCHORS | {DATE})
-    year = years.most_common(1)[0][0] if years else (fallback_year or 2024)
-    base = Period(date(year, 1, 1), date(year, 12, 31))
+    fiscal = (FISCAL_QUARTER, FISCAL_HALF, FISCAL_YEAR)
+    latest = published.year if published else 9999
+    years = Counter(
+        m.year
+        for m in mentions
+        if m.year and m.year <= latest and m.kind in ANCHORS | {DATE} and m.kind not in fiscal
+    )
+    if years:  # the most named; on a tie the latest
+        year = max(years, key=lambda y: (years[y], y))
+    else:
+        year = published.year if published else 2024
+    whole = Period(date(year, 1, 1), date(year, 12, 31))
+    base = Period(whole.start, min(whole.end, published)) if published else whole
     counted: Counter[Period] = Counter()
     for mention in mentions:
-        if mention.kind in (QUARTER, HALF, YEAR, FISCAL_QUARTER, FISCAL_HALF, FISCAL_YEAR):
+        if mention.kind in (QUARTER, HALF, YEAR, *fiscal):
             year_end = year_end_of(mention) if year_end_of else CALENDAR_YEAR_END
-            period = resolve(mention, base, base, year_end)
-            if period is not None:
+            period = resolve(mention, base, base, year_end, published)
+            if period is not None and (published is None or period.end <= published):
                 counted[period] += 1
     if not counted:
-        return base
+        return whole
     # Ties go to the shorter period: a quarterly article names the year in passing.
     return max(counted, key=lambda p: (counted[p], -(p.end - p.start).days))

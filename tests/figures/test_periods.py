@@ -116,7 +116,16 @@ def test_the_main_period_is_the_one_named_most():
     text = "2025 年一季度成绩单。第一季度,腾讯...一季度...2024 年同期...2024 年全年"
     assert main_period(find_periods(text)).label == "2025Q1"
     assert main_period(find_periods("2024 年...第四季度...2024 年...2024 年")).label == "2024"
-    assert main_period([], fallback_year=2025).label == "2025"
+    assert main_period([], published=date(2025, 6, 1)).label == "2025"
+
+
+def test_the_main_period_is_over_by_the_publication_date():
+    # 2026 财年 is Alibaba's fiscal year from April 2025: no calendar 2026 in an August article
+    text = "第二季度...阿里 2026 财年第一季度(即 2025 年 4-6 月)...第二季度...当季"
+    found = find_periods(text)
+    assert main_period(found, published=date(2025, 8, 31)).label == "2025Q2"
+    assert labels("截至 6 月底的六个月", main=quarter(2025, 2)) == ["2025-01-01/2025-06-30"]
+    assert labels("四季度", main=quarter(2025, 2), published=date(2025, 8, 31)) == ["2024Q4"]
 
 
 @pytest.mark.parametrize(
