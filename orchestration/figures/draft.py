@@ -77,6 +77,21 @@ COMPANY_ALIASES = {
         "baidu": ["Baidu", "ERNIE", "Apollo", "Wenku"],
     },
 }  # fmt: skip
+# Companies the warehouse does not cover: a number about one of them is no figure of ours.
+OTHER = "other"
+OTHER_COMPANIES = {
+    "zh": [
+        "字节跳动", "字节", "抖音", "TikTok", "美团", "网易", "携程", "滴滴", "京东方", "腾讯音乐",
+        "爱奇艺", "芒果超媒", "米哈游", "华为", "荣耀", "苹果", "三星", "特斯拉", "比亚迪", "蔚来",
+        "理想汽车", "小鹏", "英伟达", "微软", "谷歌", "亚马逊", "Meta", "OpenAI", "DeepSeek",
+        "月之暗面", "智谱", "SHEIN", "希音", "唯品会", "得物",
+    ],
+    "en": [
+        "ByteDance", "Douyin", "TikTok", "Meituan", "NetEase", "Trip.com", "Didi", "BOE", "Huawei",
+        "Apple", "Samsung", "Tesla", "BYD", "NIO", "Nvidia", "Microsoft", "Google", "Amazon",
+        "Meta", "OpenAI", "DeepSeek", "Shein",
+    ],
+}  # fmt: skip
 # Names that contain an alias but are another company: 京东方 (BOE) is not JD.
 NOT_ALIAS = {"京东": "(?!方)"}
 SECTION_HEADINGS = {
@@ -442,20 +457,26 @@ def _paragraph_start(text: str, position: int) -> int:
 
 def _company(text: str, position: int, language: str) -> str:
     """The company named last before this position (within the last 400 characters)."""
-    return _company_at(text, position, language)[0]
+    company = _company_at(text, position, language)[0]
+    return "" if company == OTHER else company
 
 
 def _company_at(text: str, position: int, language: str) -> tuple[str, int]:
-    """The company named last before this position, and where its name starts (-1: none)."""
+    """The company named last before this position, and where its name starts (-1: none).
+
+    On a tie the longer name wins (腾讯音乐 is not 腾讯); a company the warehouse does not cover
+    is OTHER.
+    """
     offset = max(0, position - 400)
     window = text[offset:position]
     best, best_at, best_start = "", -1, -1
-    for company, aliases in COMPANY_ALIASES[language].items():
+    names = {**COMPANY_ALIASES[language], OTHER: OTHER_COMPANIES[language]}
+    for company, aliases in names.items():
         for alias in aliases:
-            pattern = re.escape(alias) if language == "zh" else rf"\b{re.escape(alias)}"
+            pattern = re.escape(alias) if language == "zh" else rf"\b{re.escape(alias)}\b"
             pattern += NOT_ALIAS.get(alias, "")
             for m in re.finditer(pattern, window):
-                if m.end() > best_at:
+                if (m.end(), -m.start()) > (best_at, -(best_start - offset)):
                     best, best_at, best_start = company, m.end(), offset + m.start()
     return best, best_start
 
@@ -911,6 +932,8 @@ def _draft_row(article: _Article, mention: Mention) -> dict[str, str] | None:
     unit = _unit_after(mention, after)
     measure = _measure(mention, article.masked, clause_start, language)
     company, named_at = _company_at(text, mention.start, language)
+    if company == OTHER:
+        return None  # 美团营收 3376 亿元: about a company the warehouse does not cover
     # Words about a share stop at 占: 营销服务占总收入的 18% is about marketing services.
     words_end = mention.start
     if (

@@ -186,3 +186,11 @@ def test_a_sum_in_another_currency_is_drafted_without_a_unit_and_says_why():
     [row] = draft("据测算,Temu 三季度 GMV 约 200 亿美元。\n")
     assert (row["metric"], row["unit"]) == ("gmv", "")
     assert "foreign currency" in row["note"]
+
+
+def test_numbers_about_companies_the_warehouse_does_not_cover_are_not_drafted():
+    rows = draft(
+        "腾讯音乐 2024 年营收 284 亿元。美团 2024 年营收 3376 亿元,其中核心本地商业收入 2502 亿元。"
+        "腾讯 2024 年营收 6603 亿元。\n"
+    )
+    assert [(r["company"], r["value"]) for r in rows] == [("tencent", "660300000000")]
