@@ -201,14 +201,14 @@ METRIC_WORDS = [
     (r"GMV|商品交易总额|成交总额|交易总额|成交额|gross merchandise", "gmv"),
     (r"收入|营收|营业额|收益|客户管理|revenue|income|sales", "revenue"),
     (r"经营利润|营业利润|经营溢利|operating profit|operating income", "operating_profit"),
-    (r"经营亏损|营业亏损|operating loss", "operating_loss"),
+    (r"经营亏损|营业亏损|亏损|operating loss", "operating_loss"),
     (r"净利润|纯利|净利|net profit|net income", "net_profit"),
     (
         r"经调整净利润|调整后净利润|(?:非国际财务报告准则|非公认会计准则|Non-IFRS|non-GAAP)"
         r"[^,，。;；\d]{0,6}?净利润?|adjusted net",
         "adjusted_net_profit",
     ),
-    (r"净亏损|亏损|net loss", "net_loss"),
+    (r"净亏损|net loss", "net_loss"),
     (r"利润|盈利|profit", "profit"),
     (r"毛利(?!率)|gross profit", "gross_profit"),
     (r"毛利率|gross margin", "gross_margin"),
@@ -760,7 +760,18 @@ def _period_for(
     after = [p for p in periods if mention.end <= p.mention.start < clause_end]
     if after and after[0].mention.kind not in P.COMPARISONS:
         return after[0]
-    anchors = [p for p in before if p.mention.start >= paragraph and p.mention.is_anchor]
+    # The paragraph's period is a quarter, half or year its first sentence names; a month is
+    # its own sentence's (8 月淘宝日活增长 20%。云智能集团收入 334 亿元 is the quarter's).
+    first_end = min(
+        [i for ch in SENTENCE_END[language] if (i := text.find(ch, paragraph)) >= 0] or [len(text)]
+    )
+    anchors = [
+        p
+        for p in before
+        if paragraph <= p.mention.start < first_end
+        and p.mention.is_anchor
+        and p.mention.kind not in (P.MONTH, P.MONTHS)
+    ]
     return anchors[-1] if anchors else main
 
 

@@ -188,7 +188,8 @@ _ZH_PATTERNS: list[tuple[str, str]] = [
         _YEAR + r"(?P<m>\d{1,2})\s*(?:-|~|至|到)\s*(?P<m2>\d{1,2})\s*月(?!\s*\d{1,2}\s*[日号])",
         MONTHS,
     ),
-    (r"(?:自|从)\s*[^,，。;；]{0,20}?以来", NOW),  # 自 2024 年 6 月上线以来: until now
+    # 自 2024 年 6 月上线以来, 上线以来: until now
+    (r"(?:自|从)\s*[^,，。;；]{0,20}?以来|(?:上线|推出|发布|成立|开通)以来", NOW),
     (_YEAR + _MD, EVENT),  # a day: an event's date, not a period
     (r"(?P<y>20\d{2})\s*[-/.]\s*(?P<m>\d{1,2})\s*[-/.]\s*(?P<d>\d{1,2})", EVENT),
     (_YEAR + r"(?P<m>\d{1,2})\s*月(?!\s*\d)", MONTH),
