@@ -10,11 +10,13 @@ the English clause stating the same value becomes quote_en.
 
 How each guess is made, in short (raw/README.md has the walk-through):
 
-- period: the nearest period named before the number in its sentence; else the period the
-  paragraph last named; else the article's main period (the one it names most). Quarters, halves,
-  fiscal periods, "截至 ... 的季度", 去年同期 and 本季度 are read by `periods.py`, fiscal ones
-  with the company's fiscal year end from `lookup_companies.csv`.
-- company: the company named last before the number (names, brands, executives).
+- period: the nearest period named before the number in its sentence; else the quarter, half
+  or year the paragraph's first sentence names; else the article's main period (the one it
+  names most, never after its publication date). Quarters, halves, fiscal periods, "截至 ...
+  的季度", 去年同期 and 本季度 are read by `periods.py`, fiscal ones with the company's fiscal
+  year end from `lookup_companies.csv`.
+- company: the company named last before the number (names, brands, executives); a number
+  about a company the warehouse does not cover (美团) is no row.
 - business and segment: the nearest business named before the number in its sentence
   (`BUSINESSES`, or `lookup_businesses.csv` when the seeds have it), else the nearest segment
   word, else what the metric implies (operating profit is the whole company's, deliveries are
@@ -23,6 +25,7 @@ How each guess is made, in short (raw/README.md has the walk-through):
   money metric); unit: the metric's unit from `lookup_metrics.csv` for a level, percent for
   growth and shares, rank for a rank.
 Guesses are guesses: the note column says so, and the contract checks what the curator keeps.
+docs/drafting.md has the details and how well this works on test articles.
 """
 
 from __future__ import annotations
