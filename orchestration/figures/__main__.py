@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from orchestration.figures.coverage import UNCOVERED, coverage, read_exclusions, summary
@@ -32,7 +33,16 @@ def _draft(args: argparse.Namespace) -> int:
     candidates = draft_rows(load_text(text_path), prefix)
     write_draft(candidates, out)
     print(f"{len(candidates)} candidate figures written to {out}")
-    print("Next: edit it (keep, fix or delete each row), then `make run` to validate it.")
+    for column in ("company", "metric", "unit"):
+        if missing := sum(1 for c in candidates if not c.row[column]):
+            print(f"  {missing} rows need a {column} (the draft could not guess it)")
+    periods = Counter(c.row["period"] for c in candidates)
+    print("  periods: " + ", ".join(f"{p} ({n})" for p, n in periods.most_common()))
+    print(
+        f"Next: curate it (raw/README.md), then `make check-source SOURCE={folder}` and "
+        f"`make coverage SOURCE={folder}`; when both are clean, move the folder to raw/ and "
+        "`make run`."
+    )
     return 0
 
 

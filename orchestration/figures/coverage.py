@@ -26,6 +26,9 @@ EXCLUSION_COLUMNS = ("language", "quote", "reason")
 _DATES = {
     "zh": [
         r"\d{4}-\d{1,2}-\d{1,2}",
+        r"\d{1,2}:\d{2}(?::\d{2})?",
+        r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]",
+        r"(?:\d{4}|FY\s*\d{2,4})\s*财年|第?[一二三四]\s*财季",
         r"\d{4}\s*年(?:\s*\d{1,2}(?:\s*-\s*\d{1,2})?\s*月)?",
         r"\d{1,2}(?:\s*-\s*\d{1,2})?\s*月",
         r"第?[一二三四]季度",
@@ -34,6 +37,7 @@ _DATES = {
     ],
     "en": [
         r"\d{4}-\d{1,2}-\d{1,2}",
+        r"\b\d{1,2}:\d{2}(?::\d{2})?\b",
         r"\b(?:19|20)\d{2}\b(?!\s*(?:billion|million|thousand|%|units|yuan))",
         r"\b(?:first|second|third|fourth|last)\s+quarter\b",
         r"\bQ[1-4]\b",

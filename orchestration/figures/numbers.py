@@ -50,9 +50,12 @@ _EN_ORDINALS = {
     "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
 
-_ZH_NUMBER = re.compile(_NUM + r"\s*(" + "|".join(_ZH_MULTIPLIERS) + r")?\s*(%|％)?")
+# Spaces are part of a number only before its multiplier or percent sign, never after it, so
+# that a number's span ends where its text does (a quote or exclusion ending at 万 contains it).
+_ZH_NUMBER = re.compile(_NUM + r"(?:\s*(" + "|".join(_ZH_MULTIPLIERS) + r"))?(?:\s*(%|％))?")
 _EN_NUMBER = re.compile(
-    _NUM + r"\s*(?:(" + "|".join(_EN_MULTIPLIERS) + r")\b)?\s*(%|percent\b)?", re.IGNORECASE
+    _NUM + r"(?:\s*(" + "|".join(_EN_MULTIPLIERS) + r")\b)?(?:\s*(%|percent\b))?",
+    re.IGNORECASE,
 )
 _ZH_NUMERAL = "[" + "".join(_ZH_DIGITS) + "十]"
 
@@ -109,7 +112,7 @@ _EN_WORDS_PATTERNS = [
 
 
 def mentions_zh(text: str) -> list[Mention]:
-    """Every number a Chinese text states: 1977 亿元, 24.3%, 第五, 六个, 翻倍, 双位数, 千亿, ..."""
+    """Every number a Chinese text states: 1977 亿元, 24.3%, 第五, 六个, 翻倍, 双位数, 四成, ..."""
     found = []
     for m in _ZH_NUMBER.finditer(text):
         value = _to_float(m.group(1), m.group(2)) * _ZH_MULTIPLIERS.get(m.group(3) or "", 1.0)
@@ -121,6 +124,9 @@ def mentions_zh(text: str) -> list[Mention]:
         found.append(Mention(float(_zh_small(m.group(1))), RANK, EXACT, *m.span(), m.group(0)))
     for m in re.finditer(r"(?<![第前])(" + _ZH_NUMERAL + r"+)(?=个|家|名|次|台)", text):
         found.append(Mention(float(_zh_small(m.group(1))), AMOUNT, EXACT, *m.span(), m.group(0)))
+    # 近四成: tenths, as percent (not 成为, 成本, 成交, ...)
+    for m in re.finditer(r"([一二三四五六七八九])成(?![为功本长交立熟果员就绩])", text):
+        found.append(Mention(10.0 * _ZH_DIGITS[m.group(1)], PERCENT, EXACT, *m.span(), m.group(0)))
     found += _words(text, _ZH_WORDS)
     return sorted(found, key=lambda mention: mention.start)
 

@@ -122,3 +122,8 @@ def test_a_decline_matches_its_stated_magnitude():
 def test_names_and_years_are_not_taken_for_the_value():
     # 88VIP and 2024 are numbers in the text, but not 49 million.
     assert supporting_mention("88VIP 在 2024 年", "zh", 49e6, "users") is None
+
+
+def test_tenths_are_percents_but_words_with_cheng_are_not():
+    found = mentions_zh("海外收入占总收入的近四成,成为增长曲线,成本下降")
+    assert [(m.text, m.value, m.kind) for m in found] == [("四成", 40.0, "percent")]

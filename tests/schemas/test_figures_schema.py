@@ -110,3 +110,12 @@ def test_the_source_schema_requires_a_title():
     )
     _, problems = validate_rows(frame, SourceSchema)
     assert "title_en and title_zh are both empty" in problems[0][0][1]
+
+
+def test_a_quarter_on_quarter_growth_is_a_percent_like_the_other_growth_rates(seed_frame):
+    quarterly = (seed_frame["measure"] == "yoy_growth") & seed_frame["period"].str.contains("Q")
+    row = seed_frame.index[quarterly][0]
+    seed_frame.loc[row, "measure"] = "qoq_growth"
+    assert not validate_rows(seed_frame, FigureSchema)[1]
+    seed_frame.loc[row, "unit"] = "CNY"
+    assert list(validate_rows(seed_frame, FigureSchema)[1]) == [row]
