@@ -116,6 +116,18 @@ def process_running(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
+def pid_tag(run_id: str) -> str:
+    """The value of a run's pid tag: the process, and the run it belongs to (a retry of a run
+    starts with a copy of its parent's tags, and must not be taken for its dead parent)."""
+    return f"{os.getpid()}:{run_id}"
+
+
+def run_process(run: dg.DagsterRun) -> int | None:
+    """The process a run runs in, as the run itself tagged it; None before it has."""
+    pid, _, owner = run.tags.get(PID_TAG, "").partition(":")
+    return int(pid) if pid.isdigit() and owner == run.run_id else None
+
+
 def dead_runs(instance: dg.DagsterInstance, own_run_id: str | None = None) -> list[dg.DagsterRun]:
     """Runs still marked in progress whose process (named by their pid tag) is gone."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
@@ -123,8 +135,8 @@ def dead_runs(instance: dg.DagsterInstance, own_run_id: str | None = None) -> li
         run
         for run in runs
         if run.run_id != own_run_id
-        and run.tags.get(PID_TAG, "").isdigit()
-        and not process_running(int(run.tags[PID_TAG]))
+        and (pid := run_process(run)) is not None
+        and not process_running(pid)
     ]
 
 
@@ -155,7 +167,11 @@ class RunLock(dg.ConfigurableResource):
         with held(lock_path(), f"run {run_id}", self.wait_seconds, waiting):
             instance = context.instance
             if instance is not None and run is not None:
-                instance.add_run_tags(run_id, {PID_TAG: str(os.getpid())})
+                # A retry of this run (its process died: dagster.yaml run_retries) must redo
+                # every step, or its publish step would see a partial run and refuse.
+                instance.add_run_tags(
+                    run_id, {PID_TAG: pid_tag(run_id), "dagster/retry_strategy": "ALL_STEPS"}
+                )
                 for closed in close_dead_runs(instance, run_id):
                     if log:
                         log.warning(f"run {closed} had died mid-run: marked failed")

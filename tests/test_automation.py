@@ -184,16 +184,19 @@ def test_a_run_whose_process_died_is_marked_failed(raw):
         job = defs.resolve_job_def("warehouse")
         dead = subprocess.Popen(["true"])
         dead.wait()
-        run = instance.create_run_for_job(
-            job, status=dg.DagsterRunStatus.STARTED, tags={PID_TAG: str(dead.pid)}
-        )
-        alive = instance.create_run_for_job(
-            job, status=dg.DagsterRunStatus.STARTED, tags={PID_TAG: str(os.getpid())}
+        run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        instance.add_run_tags(run.run_id, {PID_TAG: f"{dead.pid}:{run.run_id}"})
+        alive = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        instance.add_run_tags(alive.run_id, {PID_TAG: f"{os.getpid()}:{alive.run_id}"})
+        # a retry starts with its parent's tags: the parent's dead pid is not its own
+        retry = instance.create_run_for_job(
+            job, status=dg.DagsterRunStatus.STARTING, tags={PID_TAG: f"{dead.pid}:{run.run_id}"}
         )
         result = dead_run_sensor(dg.build_sensor_context(instance=instance))
         assert run.run_id in result.skip_message
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+        assert instance.get_run_by_id(retry.run_id).status == dg.DagsterRunStatus.STARTING
 
 
 def test_every_mart_and_only_the_marts_carry_the_freshness_policy():

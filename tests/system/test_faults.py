@@ -129,7 +129,8 @@ def kill_ui_run(stage, point: str) -> None:
 
     def worker() -> int | None:
         tags = {t["key"]: t["value"] for t in dev.run(run_id).get("tags", [])}
-        return int(tags[PID_TAG]) if PID_TAG in tags else None
+        pid, _, owner = tags.get(PID_TAG, "").partition(":")
+        return int(pid) if owner == run_id else None
 
     wait_until(lambda: worker() is not None, lambda: True, "the run's start")
     pid = worker()
@@ -187,7 +188,7 @@ def test_a_ui_run_whose_worker_was_killed_is_retried(stage):
     run_id = dev.launch()
     wait_until(lambda: reached("dbt", env, publish, run_id), lambda: True, "dbt in the UI run")
     tags = {t["key"]: t["value"] for t in dev.run(run_id)["tags"]}
-    os.kill(int(tags[PID_TAG]), signal.SIGKILL)
+    os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
     assert dev.wait(run_id)["status"] == "FAILURE"
     retried = dg.RunsFilter(tags={"dagster/parent_run_id": run_id})
     guard = time.monotonic() + HANG_GUARD
@@ -224,7 +225,7 @@ def test_make_run_refuses_while_a_ui_run_is_in_progress(stage):
         assert "is in progress" in line
     finally:
         tags = {t["key"]: t["value"] for t in dev.run(run_id)["tags"]}
-        os.kill(int(tags[PID_TAG]), signal.SIGKILL)
+        os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
         dev.wait(run_id)
 
 
