@@ -1,6 +1,7 @@
--- Every figure with its dimensions' labels and its source's date, so marts never re-join, and
--- where it stands among the statements of its fact (the latest source's wins; ties: the later
--- source_id). A table, not a view like the rest of the folder: every mart reads it, and at
+-- Every figure with its dimensions' labels and its source's date, so marts never re-join, the
+-- business line it is about (lookup_businesses: one row per business, whatever each source calls
+-- it), and where it stands among the statements of its fact (the latest source's wins; ties: the
+-- later source_id). A table, not a view like the rest of the folder: every mart reads it, and at
 -- millions of figures computing the joins and the window once is what keeps dbt build fast
 -- (benchmarks/RESULTS.md).
 {{ config(materialized='table') }}
@@ -46,19 +47,89 @@ units as (
 
 ),
 
+businesses as (
+
+    select * from {{ ref('lookup_businesses') }}
+
+),
+
+business_names as (
+
+    select * from {{ ref('int_business_names') }}
+
+),
+
+resolved as (
+
+    -- the business line a figure is about, however its source names it: by its English name,
+    -- else its Chinese name, else (a figure of the whole segment) the company's whole-segment
+    -- line of its segment (orchestration/figures/dimensions.py: the same rule, for check-source)
+    select
+        figures.*,
+        coalesce(
+            by_en.business_id,
+            by_zh.business_id,
+            case when figures.scope = 'segment' then whole.business_id end
+        ) as conformed_business_id
+
+    from figures
+    left join business_names as by_en
+        on figures.company_id = by_en.company_id
+        and {{ business_name_key('figures.business_en') }} = by_en.business_name_key
+    left join business_names as by_zh
+        on figures.company_id = by_zh.company_id
+        and {{ business_name_key('figures.business_zh') }} = by_zh.business_name_key
+    left join businesses as whole
+        on figures.company_id = whole.company_id
+        and figures.segment_id = whole.segment_id
+        and whole.is_whole_segment
+
+),
+
+lined as (
+
+    -- a business no line names stays visible as a provisional line of its own:
+    -- company|segment|name, is_conformed_business false (check-source warns of it before a load)
+    select
+        resolved.*,
+        businesses.business_id is not null as is_conformed_business,
+        coalesce(businesses.segment_id, resolved.segment_id) as business_segment_id,
+        case
+            when businesses.business_id is not null
+                then case when businesses.is_whole_segment then '' else businesses.business_name_en end
+            else coalesce(
+                resolved.business_en,
+                resolved.business_zh,
+                case when resolved.scope = 'unit' then '(unnamed part)' else '' end
+            )
+        end as business_key,
+        coalesce(businesses.is_whole_segment, resolved.scope = 'segment') as is_whole_segment,
+        businesses.business_name_en as conformed_name_en,
+        businesses.business_name_zh as conformed_name_zh
+
+    from resolved
+    left join businesses on resolved.conformed_business_id = businesses.business_id
+
+),
+
 stated as (
 
     -- the figure, its fact and its source's date: all the window below needs
     select
-        figures.*,
-        -- the fact a figure states: sources that state the same fact share it
-        figures.company_id || '|' || figures.segment_id || '|'
-            || coalesce(figures.business_en, '') || '|' || figures.metric_id || '|'
-            || figures.measure_id || '|' || figures.period_label as fact_id,
+        lined.*,
+        coalesce(
+            lined.conformed_business_id,
+            lined.company_id || '|' || lined.segment_id || '|' || lined.business_key
+        ) as business_id,
+        -- the fact a figure states: sources that state the same fact share it, whatever they
+        -- call the business and under whichever segment they file it
+        lined.company_id || '|' || lined.business_segment_id || '|' || lined.business_key
+            || '|' || lined.metric_id || '|' || lined.measure_id || '|' || lined.period_label
+            as fact_id,
         sources.publication_date as source_publication_date
 
-    from figures
-    inner join sources on figures.source_id = sources.source_id
+    from lined
+    inner join sources on lined.source_id = sources.source_id
 
 ),
 
@@ -98,7 +169,19 @@ joined as (
         ranked.scope,
         ranked.business_en,
         ranked.business_zh,
-        coalesce(ranked.business_en, '') as business_key,
+        ranked.business_id,
+        ranked.business_key,
+        ranked.business_segment_id,
+        ranked.is_whole_segment,
+        ranked.is_conformed_business,
+        coalesce(
+            ranked.conformed_name_en, ranked.business_en, ranked.business_zh,
+            segments.name_en || ' (unlisted)'
+        ) as business_name_en,
+        coalesce(
+            ranked.conformed_name_zh, ranked.business_zh, ranked.business_en,
+            segments.name_zh || '(未列入)'
+        ) as business_name_zh,
         ranked.metric_id,
         metrics.name_en as metric_name_en,
         metrics.name_zh as metric_name_zh,
