@@ -154,7 +154,7 @@ def resolve(
 
 
 @dataclass(frozen=True)
-class Warning:
+class DimensionWarning:
     """A row that names a business or metric the dimensions do not know."""
 
     line: int
@@ -192,9 +192,9 @@ def _unknown_name(
 
 def row_warnings(
     row: dict[str, str], line: int, businesses: Businesses, metrics: dict[str, str]
-) -> list[Warning]:
+) -> list[DimensionWarning]:
     """What one figures.csv row names that the business or metric dimension does not know."""
-    found: list[Warning] = []
+    found: list[DimensionWarning] = []
     company = (row.get("company") or "").strip()
     segment = (row.get("segment") or "").strip()
     scope = (row.get("scope") or "").strip()
@@ -205,12 +205,12 @@ def row_warnings(
         for column, name in (("business", business), ("business_zh", business_zh)):
             if not _blank(name) and businesses.named(company, name) is None:
                 message = _unknown_name(businesses, company, column, name.strip(), resolution)
-                found.append(Warning(line, column, message))
+                found.append(DimensionWarning(line, column, message))
         en = businesses.named(company, business)
         zh = businesses.named(company, business_zh)
         if en is not None and zh is not None and en != zh:
             found.append(
-                Warning(
+                DimensionWarning(
                     line,
                     "business_zh",
                     f"business {business!r} is {en.business_id} but business_zh "
@@ -227,7 +227,7 @@ def row_warnings(
                     f"in {BUSINESSES_FILE}"
                 )
             found.append(
-                Warning(
+                DimensionWarning(
                     line,
                     "business",
                     f"{reason}: {_joins(resolution, company)}; name the business, or add a "
@@ -238,7 +238,7 @@ def row_warnings(
     if metric and metric not in metrics.values():
         nearest = max(metrics, key=lambda n: SequenceMatcher(None, metric, n.lower()).ratio())
         found.append(
-            Warning(
+            DimensionWarning(
                 line,
                 "metric",
                 f"metric {metric!r} is not in {METRICS_FILE}; nearest: {metrics[nearest]!r}"
@@ -249,12 +249,12 @@ def row_warnings(
     return found
 
 
-def figures_warnings(path: Path, seeds_dir: Path = SEEDS_DIR) -> list[Warning]:
+def figures_warnings(path: Path, seeds_dir: Path = SEEDS_DIR) -> list[DimensionWarning]:
     """Every row of a figures.csv that names an unknown business or metric (read as text:
     rows the contract rejects are checked too). An unreadable file gives none; the contract
     check says what is wrong with it."""
     businesses, metrics = load_businesses(seeds_dir), load_metric_names(seeds_dir)
-    found: list[Warning] = []
+    found: list[DimensionWarning] = []
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
