@@ -4,3 +4,10 @@
 {% macro business_name_key(name) -%}
     lower(replace(replace(replace({{ name }}, ' ', ''), chr(12288), ''), chr(160), ''))
 {%- endmacro %}
+
+{#- The key of a business no line of lookup_businesses names: the source's own name, or '' for a
+    whole segment (no line of which is listed), or '(unnamed part)' for a part it does not name. -#}
+{% macro provisional_business_key(business_en, business_zh, scope) -%}
+    coalesce({{ business_en }}, {{ business_zh }},
+        case when {{ scope }} = 'unit' then '(unnamed part)' else '' end)
+{%- endmacro %}

@@ -86,50 +86,22 @@ resolved as (
 
 ),
 
-lined as (
-
-    -- a business no line names stays visible as a provisional line of its own:
-    -- company|segment|name, is_conformed_business false (check-source warns of it before a load)
-    select
-        resolved.*,
-        businesses.business_id is not null as is_conformed_business,
-        coalesce(businesses.segment_id, resolved.segment_id) as business_segment_id,
-        case
-            when businesses.business_id is not null
-                then case when businesses.is_whole_segment then '' else businesses.business_name_en end
-            else coalesce(
-                resolved.business_en,
-                resolved.business_zh,
-                case when resolved.scope = 'unit' then '(unnamed part)' else '' end
-            )
-        end as business_key,
-        coalesce(businesses.is_whole_segment, resolved.scope = 'segment') as is_whole_segment,
-        businesses.business_name_en as conformed_name_en,
-        businesses.business_name_zh as conformed_name_zh
-
-    from resolved
-    left join businesses on resolved.conformed_business_id = businesses.business_id
-
-),
-
 stated as (
 
-    -- the figure, its fact and its source's date: all the window below needs
+    -- the figure, its business line and its source's date: all the window below needs. A
+    -- business no line names stays visible as a provisional line of its own, company|segment|name
+    -- (is_conformed_business false; check-source warns of it before a load).
     select
-        lined.*,
+        resolved.* exclude (conformed_business_id),
         coalesce(
-            lined.conformed_business_id,
-            lined.company_id || '|' || lined.segment_id || '|' || lined.business_key
+            resolved.conformed_business_id,
+            resolved.company_id || '|' || resolved.segment_id || '|'
+                || {{ provisional_business_key('resolved.business_en', 'resolved.business_zh', 'resolved.scope') }}
         ) as business_id,
-        -- the fact a figure states: sources that state the same fact share it, whatever they
-        -- call the business and under whichever segment they file it
-        lined.company_id || '|' || lined.business_segment_id || '|' || lined.business_key
-            || '|' || lined.metric_id || '|' || lined.measure_id || '|' || lined.period_label
-            as fact_id,
         sources.publication_date as source_publication_date
 
-    from lined
-    inner join sources on lined.source_id = sources.source_id
+    from resolved
+    inner join sources on resolved.source_id = sources.source_id
 
 ),
 
@@ -137,19 +109,22 @@ ranked as (
 
     -- one window pass over the whole row (joining a narrow ranking back on figure_id measured
     -- slower and larger at ten million figures), before the labels are joined: a narrower row
-    -- to sort (38 s against 34 s at ten million figures, benchmarks/RESULTS.md)
+    -- to sort (38 s against 34 s at ten million figures, benchmarks/RESULTS.md). A fact is a
+    -- business line's metric, measure and period: sources that state the same fact share it,
+    -- whatever they call the business and under whichever segment they file it.
     select
         *,
-        row_number() over (
-            partition by fact_id
-            order by source_publication_date desc, source_id desc, figure_id desc
-        ) as statement_rank,
-        count(*) over (partition by fact_id) as n_statements,
+        row_number() over facts as statement_rank,
+        count(*) over facts as n_statements,
         -- sources disagree on the fact when its statements' values differ
-        min(value) over (partition by fact_id) <> max(value) over (partition by fact_id)
-            as has_conflicting_statements
+        min(value) over facts <> max(value) over facts as has_conflicting_statements
 
     from stated
+    window facts as (
+        partition by business_id, metric_id, measure_id, period_label
+        order by source_publication_date desc, source_id desc, figure_id desc
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
@@ -157,7 +132,6 @@ joined as (
 
     select
         ranked.figure_id,
-        ranked.fact_id,
         ranked.source_id,
         ranked.source_publication_date,
         ranked.company_id,
@@ -170,16 +144,23 @@ joined as (
         ranked.business_en,
         ranked.business_zh,
         ranked.business_id,
-        ranked.business_key,
-        ranked.business_segment_id,
-        ranked.is_whole_segment,
-        ranked.is_conformed_business,
+        -- '' for a whole-segment line, else its English name: with the line's home segment,
+        -- the key company_segments and the fact id use
+        case
+            when lines.business_id is null
+                then {{ provisional_business_key('ranked.business_en', 'ranked.business_zh', 'ranked.scope') }}
+            when lines.is_whole_segment then ''
+            else lines.business_name_en
+        end as business_key,
+        coalesce(lines.segment_id, ranked.segment_id) as business_segment_id,
+        coalesce(lines.is_whole_segment, ranked.scope = 'segment') as is_whole_segment,
+        lines.business_id is not null as is_conformed_business,
         coalesce(
-            ranked.conformed_name_en, ranked.business_en, ranked.business_zh,
+            lines.business_name_en, ranked.business_en, ranked.business_zh,
             segments.name_en || ' (unlisted)'
         ) as business_name_en,
         coalesce(
-            ranked.conformed_name_zh, ranked.business_zh, ranked.business_en,
+            lines.business_name_zh, ranked.business_zh, ranked.business_en,
             segments.name_zh || '(未列入)'
         ) as business_name_zh,
         ranked.metric_id,
@@ -210,12 +191,26 @@ joined as (
         ranked.has_conflicting_statements
 
     from ranked
+    left join businesses as lines on ranked.business_id = lines.business_id
     inner join companies on ranked.company_id = companies.company_id
     inner join segments on ranked.segment_id = segments.segment_id
     inner join metrics on ranked.metric_id = metrics.metric_id
     inner join measures on ranked.measure_id = measures.measure_id
     inner join units on ranked.unit_id = units.unit_id
 
+),
+
+final as (
+
+    select
+        -- the fact a figure states: company|segment|business|metric|measure|period of its
+        -- business line, shared by every source that states it
+        company_id || '|' || business_segment_id || '|' || business_key || '|' || metric_id
+            || '|' || measure_id || '|' || period_label as fact_id,
+        *
+
+    from joined
+
 )
 
-select * from joined
+select * from final

@@ -42,35 +42,23 @@ alias_lists as (
 
 usage as (
 
+    -- one pass over the figures: what they state about each line, and the lines no seed lists
     select
         business_id,
-        count(*) as n_figures,
-        count(distinct source_id) as n_sources,
-        count(distinct period_label) as n_periods,
-        string_agg(distinct metric_id, ', ' order by metric_id) as metrics_stated,
-        min(period_start_date) as first_period_start_date,
-        max(period_end_date) as last_period_end_date
-
-    from figures
-    group by business_id
-
-),
-
--- names no line lists: visible, so that the gap is seen and closed
-unlisted as (
-
-    select
-        business_id,
+        bool_and(is_conformed_business) as is_conformed_business,
         any_value(company_id) as company_id,
         any_value(business_segment_id) as segment_id,
         bool_or(is_whole_segment) as is_whole_segment,
         any_value(business_key) as business_key,
         max(business_name_en) as business_name_en,
         max(business_name_zh) as business_name_zh,
-        false as is_conformed_business
+        count(*) as n_figures,
+        count(distinct source_id) as n_sources,
+        count(distinct period_label) as n_periods,
+        min(period_start_date) as first_period_start_date,
+        max(period_end_date) as last_period_end_date
 
     from figures
-    where not is_conformed_business
     group by business_id
 
 ),
@@ -89,7 +77,19 @@ lines as (
 
     from businesses
     union all
-    select * from unlisted
+    -- names no line lists: visible, so that the gap is seen and closed
+    select
+        business_id,
+        company_id,
+        segment_id,
+        is_whole_segment,
+        business_key,
+        business_name_en,
+        business_name_zh,
+        false as is_conformed_business
+
+    from usage
+    where not is_conformed_business
 
 ),
 
@@ -112,7 +112,6 @@ final as (
         coalesce(usage.n_figures, 0) as n_figures,
         coalesce(usage.n_sources, 0) as n_sources,
         coalesce(usage.n_periods, 0) as n_periods,
-        usage.metrics_stated,
         usage.first_period_start_date,
         usage.last_period_end_date
 
