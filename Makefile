@@ -82,13 +82,15 @@ chromium:
 sql: setup
 	@$(PYTHON) -m orchestration.query "$(Q)"
 
-draft: setup
+# The curator's commands read raw/ and the seed CSVs in Python: no dbt parse, even after a seed
+# was edited (a new metric), so they need only the virtualenv, not `setup`.
+draft: .venv/.synced
 	@$(PYTHON) -m orchestration.figures draft "$(TEXT)"
 
-check-source: setup
+check-source: .venv/.synced
 	@$(PYTHON) -m orchestration.figures check "$(SOURCE)"
 
-coverage: setup
+coverage: .venv/.synced
 	@$(PYTHON) -m orchestration.figures coverage "$(SOURCE)"
 
 # dbt docs read the catalog of the working database: build it first when there is none. One

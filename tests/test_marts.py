@@ -91,6 +91,8 @@ def test_derived_figures_are_flagged_and_computed_from_stated_ones(built_warehou
         "implied_company_revenue",
         "segment_revenue_rank",
         "share_of_covered_revenue",
+        # Tencent's evergreen games, 12 in 2023 and 14 in 2024: growth from two stated levels
+        "yoy_growth_from_levels",
     }
     (tencent_2023,) = query(
         built_warehouse,

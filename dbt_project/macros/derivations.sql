@@ -10,3 +10,9 @@
 {% macro implied_company_revenue(revenue, share_of_company_revenue_pct) -%}
     (100 * {{ revenue }} / {{ share_of_company_revenue_pct }})
 {%- endmacro %}
+
+{#- The growth, in percent, from an earlier value of a series to a later one (a fall is negative):
+    quarter on quarter and year on year, from two stated levels. -#}
+{% macro growth_between(value, earlier_value) -%}
+    (100 * ({{ value }} / {{ earlier_value }} - 1))
+{%- endmacro %}

@@ -10,16 +10,17 @@ with lines as (
 
 ),
 
-rules (rule_id, company_id, role, segment_id, business_key) as (
+rules (rule_id, role, business_id) as (
 
+    -- business lines (lookup_businesses), so a part filed under another segment or named
+    -- another way by a later source still counts
     values
-        ('tencent_games', 'tencent', 'total', 'games', ''),
-        ('tencent_games', 'tencent', 'part', 'games', 'Domestic games'),
-        ('tencent_games', 'tencent', 'part', 'overseas', 'International games'),
-        ('alibaba_ecommerce', 'alibaba', 'total', 'ecommerce',
-            'Taobao and Tmall Group and International Digital Commerce Group'),
-        ('alibaba_ecommerce', 'alibaba', 'part', 'ecommerce', 'Taobao and Tmall Group'),
-        ('alibaba_ecommerce', 'alibaba', 'part', 'overseas', 'International Digital Commerce Group')
+        ('tencent_games', 'total', 'tencent.games'),
+        ('tencent_games', 'part', 'tencent.domestic_games'),
+        ('tencent_games', 'part', 'tencent.international_games'),
+        ('alibaba_ecommerce', 'total', 'alibaba.taotian_and_aidc'),
+        ('alibaba_ecommerce', 'part', 'alibaba.taotian'),
+        ('alibaba_ecommerce', 'part', 'alibaba.aidc')
 
 ),
 
@@ -27,10 +28,7 @@ matched as (
 
     select rules.rule_id, rules.role, lines.period_label, lines.revenue_cny_bn
     from rules
-    inner join lines
-        on rules.company_id = lines.company_id
-        and rules.segment_id = lines.segment_id
-        and rules.business_key = lines.business_key
+    inner join lines on rules.business_id = lines.business_id
 
 ),
 

@@ -1,7 +1,7 @@
 """Command line for curators: draft a figures.csv, check a folder, report text coverage.
 
     python -m orchestration.figures draft raw/<source_id>/article.txt [--out FILE]
-    python -m orchestration.figures check raw/<source_id>
+    python -m orchestration.figures check raw/<source_id>   (also warns of unknown businesses)
     python -m orchestration.figures coverage raw/<source_id>
 
 `make draft TEXT=...`, `make check-source SOURCE=...` and `make coverage SOURCE=...` call these.
@@ -16,8 +16,10 @@ from pathlib import Path
 
 from orchestration.figures.coverage import UNCOVERED, coverage, read_exclusions, summary
 from orchestration.figures.coverage import unused_exclusions as _unused
+from orchestration.figures.dimensions import figures_warnings
 from orchestration.figures.draft import draft_rows, write_draft
 from orchestration.figures.provenance import load_text, resolve_text
+from orchestration.paths import display
 
 
 def _draft(args: argparse.Namespace) -> int:
@@ -48,6 +50,7 @@ def _draft(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from orchestration.ingestion.load import read_raw
+    from orchestration.ingestion.raw_files import FIGURES_FILE
 
     folder = Path(args.folder).resolve()
     batch = read_raw(folder.parent)
@@ -57,6 +60,13 @@ def _check(args: argparse.Namespace) -> int:
     print(batch.text_status.get(folder.name, ""))
     for row in mine.itertuples():
         print(f"  {row.reason}")
+    # Warnings, not errors: such a row loads, but stands apart from the known series.
+    figures_path = folder / FIGURES_FILE
+    warnings = figures_warnings(figures_path)
+    if warnings:
+        print(f"{len(warnings)} warnings: names the business or metric dimensions do not know.")
+    for warning in warnings:
+        print(f"  warning: {display(figures_path)} {warning}")
     return 1 if len(mine) else 0
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.figures.messages import quote_not_in_text
 from orchestration.paths import PROJECT_ROOT
 
 TEXT_PATH_ENV = "SOURCE_TEXT_PATH"
@@ -90,7 +91,5 @@ def quote_problems(
     problems = []
     for column, quote, part in (("quote_zh", quote_zh, text.zh), ("quote_en", quote_en, text.en)):
         if quote and quote not in part:
-            problems.append(
-                (column, f"{column} {quote!r} does not occur in {text.path.name}: copy it verbatim")
-            )
+            problems.append((column, quote_not_in_text(column, quote, part, text.path.name)))
     return problems

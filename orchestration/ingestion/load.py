@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.figures.messages import quote_not_in_text
 from orchestration.figures.numbers import supporting_mention
 from orchestration.ingestion.raw_files import (
     LINEAGE_COLUMNS,
@@ -621,8 +622,9 @@ def _check(
     conn.unregister("_texts")
     conn.execute("drop table if exists _duplicate_ids")
     rows = []
+    texts = {f.source_id: f.text for f in folders if f.text}
     for row in flagged.itertuples(index=False):
-        broken = _problems(row, report)
+        broken = _problems(row, report, texts)
         if broken:
             rows.append(
                 {
@@ -657,7 +659,7 @@ def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         conn.execute("drop view if exists _loaded_figures")
 
 
-def _problems(row, report: LoadReport) -> list[tuple[str | None, str]]:
+def _problems(row, report: LoadReport, texts: dict) -> list[tuple[str | None, str]]:
     """(column, message) problems of one flagged row, in the order pandera would give them."""
     if isinstance(row.owner, str) and row.source_id != row.owner:
         return [
@@ -693,13 +695,9 @@ def _problems(row, report: LoadReport) -> list[tuple[str | None, str]]:
         ("quote_en", row.quote_en, row.en_not_in_text),
     ):
         if missing is True:
-            problems.append(
-                (
-                    column,
-                    f"{figure}{column} {quote!r} does not occur in {row.text_name}: "
-                    "copy it verbatim",
-                )
-            )
+            part = texts[row.source_id].part(column[-2:])
+            message = quote_not_in_text(column, quote, part, row.text_name)
+            problems.append((column, figure + message))
     return problems
 
 

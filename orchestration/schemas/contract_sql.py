@@ -14,6 +14,7 @@ The SQL reads a relation whose figure columns are VARCHAR, trimmed, with '' as N
 
 from __future__ import annotations
 
+from orchestration.figures.messages import period_mismatch_sql
 from orchestration.schemas.figures import (
     DISCREPANCIES,
     GROWTH_MEASURES,
@@ -188,8 +189,7 @@ def row_rules() -> list[Rule]:
         (
             f"start_day is distinct from ({start}) or end_day is distinct from ({end})",
             None,
-            "'period ' || py_repr(period) || ' does not match period_start ' || "
-            "cast(start_day as varchar) || ' and period_end ' || cast(end_day as varchar)",
+            period_mismatch_sql(start, end),
         ),
         (
             f"unit is distinct from ({expected})",

@@ -21,6 +21,7 @@ class Reference:
     units: tuple[str, ...]
     measures: tuple[str, ...]
     metric_units: dict[str, str]  # metric_id -> the unit its level is stated in
+    monetary_units: tuple[str, ...] = ()  # units of money (is_monetary in lookup_units.csv)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -43,4 +44,13 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
         units=tuple(_column(seeds_dir / "lookup_units.csv", "unit_id")),
         measures=tuple(_column(seeds_dir / "lookup_measures.csv", "measure_id")),
         metric_units=metric_units,
+        monetary_units=tuple(
+            unit
+            for unit, monetary in zip(
+                _column(seeds_dir / "lookup_units.csv", "unit_id"),
+                _column(seeds_dir / "lookup_units.csv", "is_monetary"),
+                strict=True,
+            )
+            if monetary.strip().lower() == "true"
+        ),
     )

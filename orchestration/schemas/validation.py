@@ -13,7 +13,14 @@ from collections import defaultdict
 import pandas as pd
 import pandera.pandas as pa
 
-from orchestration.schemas.figures import PERCENT_MAX, PERCENT_MIN, expected_unit
+from orchestration.figures.messages import period_mismatch, quote_value_mismatch
+from orchestration.schemas.figures import (
+    PERCENT_MAX,
+    PERCENT_MIN,
+    REF,
+    expected_unit,
+    period_bounds,
+)
 
 SEED_OF_COLUMN = {
     "company": "lookup_companies.csv",
@@ -25,9 +32,11 @@ SEED_OF_COLUMN = {
 
 ROW_CHECK_MESSAGES = {
     "value_is_finite": lambda r: f"value {r.get('value')!r} is not a finite number",
-    "period_matches_dates": lambda r: (
-        f"period {r.get('period')!r} does not match period_start {_day(r.get('period_start'))}"
-        f" and period_end {_day(r.get('period_end'))}"
+    "period_matches_dates": lambda r: period_mismatch(
+        r.get("period"),
+        _day(r.get("period_start")),
+        _day(r.get("period_end")),
+        period_bounds(str(r.get("period"))),
     ),
     "unit_fits_metric": lambda r: (
         f"unit {r.get('unit')!r} does not fit metric {r.get('metric')!r} with measure "
@@ -38,18 +47,23 @@ ROW_CHECK_MESSAGES = {
         f"{r.get('measure')!r} (levels are >= 0, percents {PERCENT_MIN:g} to {PERCENT_MAX:g}, "
         "shares 0 to 100, ranks whole numbers >= 1)"
     ),
-    "quote_zh_states_value": lambda r: (
-        f"figure {r.get('figure_id')}: quote_zh {r.get('quote_zh')!r} does not state value "
-        f"{r.get('value')} {r.get('unit')} (quote_en: {r.get('quote_en')!r}); values are in "
-        "base units: 1977 亿元 is 197700000000"
-    ),
-    "quote_en_states_value": lambda r: (
-        f"figure {r.get('figure_id')}: quote_en {r.get('quote_en')!r} does not state value "
-        f"{r.get('value')} {r.get('unit')} (quote_zh: {r.get('quote_zh')!r}); if the English "
-        "states another number, set translation_discrepancy to 'value'"
-    ),
+    "quote_zh_states_value": lambda r: _quote_message(r, "zh"),
+    "quote_en_states_value": lambda r: _quote_message(r, "en"),
     "has_a_title": lambda r: "title_en and title_zh are both empty",
 }
+
+
+def _quote_message(row: dict, language: str) -> str:
+    other = row.get("quote_en" if language == "zh" else "quote_zh")
+    return quote_value_mismatch(
+        row.get("figure_id"),
+        language,
+        row.get(f"quote_{language}"),
+        row.get("value"),
+        row.get("unit"),
+        other_quote=other,
+        monetary=row.get("unit") in REF.monetary_units,
+    )
 
 
 def _day(value: object) -> str:

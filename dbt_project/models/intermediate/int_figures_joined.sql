@@ -1,6 +1,7 @@
--- Every figure with its dimensions' labels and its source's date, so marts never re-join, and
--- where it stands among the statements of its fact (the latest source's wins; ties: the later
--- source_id). A table, not a view like the rest of the folder: every mart reads it, and at
+-- Every figure with its dimensions' labels and its source's date, so marts never re-join, the
+-- business line it is about (lookup_businesses: one row per business, whatever each source calls
+-- it), and where it stands among the statements of its fact (the latest source's wins; ties: the
+-- later source_id). A table, not a view like the rest of the folder: every mart reads it, and at
 -- millions of figures computing the joins and the window once is what keeps dbt build fast
 -- (benchmarks/RESULTS.md).
 {{ config(materialized='table') }}
@@ -46,19 +47,61 @@ units as (
 
 ),
 
-stated as (
+businesses as (
 
-    -- the figure, its fact and its source's date: all the window below needs
+    select * from {{ ref('lookup_businesses') }}
+
+),
+
+business_names as (
+
+    select * from {{ ref('int_business_names') }}
+
+),
+
+resolved as (
+
+    -- the business line a figure is about, however its source names it: by its English name,
+    -- else its Chinese name, else (a figure of the whole segment) the company's whole-segment
+    -- line of its segment (orchestration/figures/dimensions.py: the same rule, for check-source)
     select
         figures.*,
-        -- the fact a figure states: sources that state the same fact share it
-        figures.company_id || '|' || figures.segment_id || '|'
-            || coalesce(figures.business_en, '') || '|' || figures.metric_id || '|'
-            || figures.measure_id || '|' || figures.period_label as fact_id,
-        sources.publication_date as source_publication_date
+        coalesce(
+            by_en.business_id,
+            by_zh.business_id,
+            case when figures.scope = 'segment' then whole.business_id end
+        ) as conformed_business_id
 
     from figures
-    inner join sources on figures.source_id = sources.source_id
+    left join business_names as by_en
+        on figures.company_id = by_en.company_id
+        and {{ business_name_key('figures.business_en') }} = by_en.business_name_key
+    left join business_names as by_zh
+        on figures.company_id = by_zh.company_id
+        and {{ business_name_key('figures.business_zh') }} = by_zh.business_name_key
+    left join businesses as whole
+        on figures.company_id = whole.company_id
+        and figures.segment_id = whole.segment_id
+        and whole.is_whole_segment
+
+),
+
+stated as (
+
+    -- the figure, its business line and its source's date: all the window below needs. A
+    -- business no line names stays visible as a provisional line of its own, company|segment|name
+    -- (is_conformed_business false; check-source warns of it before a load).
+    select
+        resolved.* exclude (conformed_business_id),
+        coalesce(
+            resolved.conformed_business_id,
+            resolved.company_id || '|' || resolved.segment_id || '|'
+                || {{ provisional_business_key('resolved.business_en', 'resolved.business_zh', 'resolved.scope') }}
+        ) as business_id,
+        sources.publication_date as source_publication_date
+
+    from resolved
+    inner join sources on resolved.source_id = sources.source_id
 
 ),
 
@@ -66,19 +109,22 @@ ranked as (
 
     -- one window pass over the whole row (joining a narrow ranking back on figure_id measured
     -- slower and larger at ten million figures), before the labels are joined: a narrower row
-    -- to sort (38 s against 34 s at ten million figures, benchmarks/RESULTS.md)
+    -- to sort (38 s against 34 s at ten million figures, benchmarks/RESULTS.md). A fact is a
+    -- business line's metric, measure and period: sources that state the same fact share it,
+    -- whatever they call the business and under whichever segment they file it.
     select
         *,
-        row_number() over (
-            partition by fact_id
-            order by source_publication_date desc, source_id desc, figure_id desc
-        ) as statement_rank,
-        count(*) over (partition by fact_id) as n_statements,
+        row_number() over facts as statement_rank,
+        count(*) over facts as n_statements,
         -- sources disagree on the fact when its statements' values differ
-        min(value) over (partition by fact_id) <> max(value) over (partition by fact_id)
-            as has_conflicting_statements
+        min(value) over facts <> max(value) over facts as has_conflicting_statements
 
     from stated
+    window facts as (
+        partition by business_id, metric_id, measure_id, period_label
+        order by source_publication_date desc, source_id desc, figure_id desc
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
@@ -86,7 +132,6 @@ joined as (
 
     select
         ranked.figure_id,
-        ranked.fact_id,
         ranked.source_id,
         ranked.source_publication_date,
         ranked.company_id,
@@ -98,7 +143,26 @@ joined as (
         ranked.scope,
         ranked.business_en,
         ranked.business_zh,
-        coalesce(ranked.business_en, '') as business_key,
+        ranked.business_id,
+        -- '' for a whole-segment line, else its English name: with the line's home segment,
+        -- the key company_segments and the fact id use
+        case
+            when lines.business_id is null
+                then {{ provisional_business_key('ranked.business_en', 'ranked.business_zh', 'ranked.scope') }}
+            when lines.is_whole_segment then ''
+            else lines.business_name_en
+        end as business_key,
+        coalesce(lines.segment_id, ranked.segment_id) as business_segment_id,
+        coalesce(lines.is_whole_segment, ranked.scope = 'segment') as is_whole_segment,
+        lines.business_id is not null as is_conformed_business,
+        coalesce(
+            lines.business_name_en, ranked.business_en, ranked.business_zh,
+            segments.name_en || ' (unlisted)'
+        ) as business_name_en,
+        coalesce(
+            lines.business_name_zh, ranked.business_zh, ranked.business_en,
+            segments.name_zh || '(未列入)'
+        ) as business_name_zh,
         ranked.metric_id,
         metrics.name_en as metric_name_en,
         metrics.name_zh as metric_name_zh,
@@ -127,12 +191,26 @@ joined as (
         ranked.has_conflicting_statements
 
     from ranked
+    left join businesses as lines on ranked.business_id = lines.business_id
     inner join companies on ranked.company_id = companies.company_id
     inner join segments on ranked.segment_id = segments.segment_id
     inner join metrics on ranked.metric_id = metrics.metric_id
     inner join measures on ranked.measure_id = measures.measure_id
     inner join units on ranked.unit_id = units.unit_id
 
+),
+
+final as (
+
+    select
+        -- the fact a figure states: company|segment|business|metric|measure|period of its
+        -- business line, shared by every source that states it
+        company_id || '|' || business_segment_id || '|' || business_key || '|' || metric_id
+            || '|' || measure_id || '|' || period_label as fact_id,
+        *
+
+    from joined
+
 )
 
-select * from joined
+select * from final

@@ -1,6 +1,8 @@
--- Revenue per company, segment, business and period: the stated level, growth and share side
--- by side, and what they imply (prior-year revenue, the company's total revenue). Built from the
--- latest statement of each fact; a fact that sources state with different values is flagged.
+-- Revenue per company, business line and period: the stated level, growth and share side by
+-- side, and what they imply (prior-year revenue, the company's total revenue). A business line
+-- (lookup_businesses) is one row per period whatever each source calls it and under whichever
+-- segment it files it, so the segment is the line's home segment. Built from the latest
+-- statement of each fact; a fact that sources state with different values is flagged.
 with revenue_figures as (
 
     select * from {{ ref('int_figures_latest') }}
@@ -12,11 +14,13 @@ lines as (
 
     select
         company_id,
-        segment_id,
+        business_segment_id as segment_id,
         business_key,
-        max(business_en) as business_en,
-        max(business_zh) as business_zh,
-        max(scope) as scope,
+        business_id,
+        max(business_name_en) as business_en,
+        max(business_name_zh) as business_zh,
+        case when bool_or(is_whole_segment) then 'segment' else 'unit' end as scope,
+        bool_and(is_conformed_business) as is_conformed_business,
         period_label,
         max(period_type) as period_type,
         max(period_start_date) as period_start_date,
@@ -38,7 +42,7 @@ lines as (
             as has_conflicting_statements
 
     from revenue_figures
-    group by company_id, segment_id, business_key, period_label
+    group by company_id, business_segment_id, business_key, business_id, period_label
 
 ),
 
@@ -59,9 +63,11 @@ final as (
         company_id,
         segment_id,
         business_key,
+        business_id,
         business_en,
         business_zh,
         scope,
+        is_conformed_business,
         period_label,
         period_type,
         period_start_date,

@@ -5,6 +5,10 @@
 --   implied_company_revenue    a business's revenue and its share give the company's revenue
 --   segment_revenue_rank       rank by whole-segment revenue among the covered companies
 --   share_of_covered_revenue   that revenue as a percent of the covered companies' total
+--   qoq_growth_from_levels     a business line's level in two consecutive quarters gives the
+--                              quarter-on-quarter growth (business_series)
+--   yoy_growth_from_levels     its level in a period and the same period a year earlier gives
+--                              the year-on-year growth (business_series)
 with latest as (
 
     select * from {{ ref('int_figures_latest') }}
@@ -14,6 +18,20 @@ with latest as (
 lines as (
 
     select * from {{ ref('company_segments') }}
+
+),
+
+series as (
+
+    select * from {{ ref('business_series') }}
+
+),
+
+whole_companies as (
+
+    -- each company's whole-company business line, where the dimension has one
+    select company_id, business_id from {{ ref('lookup_businesses') }}
+    where segment_id = 'total' and is_whole_segment
 
 ),
 
@@ -27,9 +45,10 @@ level_and_growth as (
 
     select
         company_id,
-        segment_id,
+        business_segment_id as segment_id,
         business_key,
-        max(scope) as scope,
+        business_id,
+        case when bool_or(is_whole_segment) then 'segment' else 'unit' end as scope,
         metric_id,
         period_label,
         max(period_type) as period_type,
@@ -46,7 +65,7 @@ level_and_growth as (
 
     from latest
     where measure_id in ('level', 'yoy_growth')
-    group by company_id, segment_id, business_key, metric_id, period_label
+    group by company_id, business_segment_id, business_key, business_id, metric_id, period_label
 
 ),
 
@@ -58,6 +77,7 @@ prior_year as (
         company_id,
         segment_id,
         business_key,
+        business_id,
         scope,
         metric_id,
         'level' as measure_id,
@@ -91,28 +111,30 @@ company_revenue as (
     select
         'implied_company_revenue' as derivation,
         '100 * revenue / share_of_company_revenue' as formula,
-        company_id,
+        lines.company_id,
         'total' as segment_id,
         '' as business_key,
+        whole_companies.business_id,
         'segment' as scope,
         'revenue' as metric_id,
         'level' as measure_id,
-        period_label,
-        period_type,
-        period_start_date,
-        period_end_date,
+        lines.period_label,
+        lines.period_type,
+        lines.period_start_date,
+        lines.period_end_date,
         1e9 * {{ implied_company_revenue('revenue_cny_bn', 'share_of_company_revenue_pct') }}
             as raw_value,
         'CNY' as unit_id,
         true as is_monetary,
-        revenue_figure_id || ',' || share_figure_id as input_figure_ids,
-        period_label as input_period_label,
+        lines.revenue_figure_id || ',' || lines.share_figure_id as input_figure_ids,
+        lines.period_label as input_period_label,
         -- which business the total is implied from, for the id
-        segment_id as basis_segment_id,
-        business_key as basis_business_key
+        lines.segment_id as basis_segment_id,
+        lines.business_key as basis_business_key
 
     from lines
-    where implied_company_revenue_cny_bn is not null
+    left join whole_companies on lines.company_id = whole_companies.company_id
+    where lines.implied_company_revenue_cny_bn is not null
 
 ),
 
@@ -150,6 +172,7 @@ segment_rank as (
         company_id,
         segment_id,
         business_key,
+        business_id,
         'segment' as scope,
         'revenue' as metric_id,
         'rank' as measure_id,
@@ -176,6 +199,7 @@ covered_share as (
         company_id,
         segment_id,
         business_key,
+        business_id,
         'segment' as scope,
         'revenue' as metric_id,
         'share_of_covered_revenue' as measure_id,
@@ -193,6 +217,60 @@ covered_share as (
 
 ),
 
+quarter_growth as (
+
+    select
+        'qoq_growth_from_levels' as derivation,
+        '100 * (value / previous_quarter_value - 1)' as formula,
+        company_id,
+        segment_id,
+        business_key,
+        business_id,
+        scope,
+        metric_id,
+        'qoq_growth' as measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        {{ growth_between('value', 'previous_quarter_value') }} as raw_value,
+        'percent' as unit_id,
+        false as is_monetary,
+        previous_quarter_figure_id || ',' || figure_id as input_figure_ids,
+        previous_quarter_label || ',' || period_label as input_period_label
+
+    from series
+    where derived_qoq_growth_pct is not null
+
+),
+
+year_growth as (
+
+    select
+        'yoy_growth_from_levels' as derivation,
+        '100 * (value / prior_year_value - 1)' as formula,
+        company_id,
+        segment_id,
+        business_key,
+        business_id,
+        scope,
+        metric_id,
+        'yoy_growth' as measure_id,
+        period_label,
+        period_type,
+        period_start_date,
+        period_end_date,
+        {{ growth_between('value', 'prior_year_value') }} as raw_value,
+        'percent' as unit_id,
+        false as is_monetary,
+        prior_year_figure_id || ',' || figure_id as input_figure_ids,
+        prior_year_period_label || ',' || period_label as input_period_label
+
+    from series
+    where derived_yoy_growth_pct is not null
+
+),
+
 unioned as (
 
     select *, segment_id as basis_segment_id, business_key as basis_business_key
@@ -205,6 +283,12 @@ unioned as (
     union all
     select *, segment_id as basis_segment_id, business_key as basis_business_key
     from covered_share
+    union all
+    select *, segment_id as basis_segment_id, business_key as basis_business_key
+    from quarter_growth
+    union all
+    select *, segment_id as basis_segment_id, business_key as basis_business_key
+    from year_growth
 
 ),
 
@@ -219,6 +303,7 @@ final as (
         company_id,
         segment_id,
         business_key,
+        business_id,
         scope,
         metric_id,
         measure_id,

@@ -18,6 +18,7 @@ ranked as (
         period_end_date,
         company_id,
         business_key,
+        business_id,
         business_en,
         revenue_cny_bn,
         revenue_yoy_growth_pct,
