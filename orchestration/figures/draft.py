@@ -387,6 +387,12 @@ def businesses(seeds_dir: Path = SEEDS_DIR) -> tuple[Business, ...]:
     found: list[Business] = []
     path = seeds_dir / "lookup_businesses.csv"
     segments = set(load_reference().segments)
+    other_names: dict[str, list[str]] = {}
+    alias_path = seeds_dir / "lookup_business_aliases.csv"
+    if alias_path.is_file():
+        with alias_path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                other_names.setdefault(row.get("business_id", ""), []).append(row.get("alias", ""))
     if path.is_file():
         with path.open(encoding="utf-8-sig", newline="") as handle:
             for row in csv.DictReader(handle):
@@ -394,11 +400,14 @@ def businesses(seeds_dir: Path = SEEDS_DIR) -> tuple[Business, ...]:
                 def get(*names: str, row: dict[str, str] = row) -> str:
                     return next((row[n].strip() for n in names if row.get(n)), "")
 
+                if get("is_whole_segment").lower() == "true":
+                    continue  # a company's whole segment: drafted with a blank business
                 name_en = get("name_en", "business_en", "business", "business_name_en")
                 name_zh = get("name_zh", "business_zh", "business_name_zh")
                 segment = get("segment_id", "segment")
                 aliases = [name_zh, name_en]
                 aliases += re.split(r"[;|、,，]", get("aliases", "aliases_zh", "aliases_en"))
+                aliases += other_names.get(get("business_id"), [])
                 aliases = sorted({a.strip() for a in aliases if a.strip()}, key=len, reverse=True)
                 if not aliases or segment not in segments:
                     continue
