@@ -44,6 +44,7 @@ from orchestration.ingestion.raw_files import (
 )
 from orchestration.schemas.contract_sql import (
     MACROS,
+    TYPED_COLUMNS,
     VALUE_TEXT,
     column_rules,
     literal,
@@ -53,6 +54,7 @@ from orchestration.schemas.contract_sql import (
     quote_text,
     quote_token,
     row_rules,
+    typed_from_text,
 )
 from orchestration.schemas.figures import COLUMNS, REQUIRED_COLUMNS
 from orchestration.schemas.validation import ROW_CHECK_MESSAGES
@@ -120,7 +122,7 @@ MEMORY_LIMIT = "2GB"
 UNPARSED = "_raw_unparsed"
 INCOMING = "_raw_incoming"
 STAGED_COLUMNS = (*LINEAGE_COLUMNS, *COLUMNS)
-TYPED = {"value": "double", "period_start": "date", "period_end": "date"}
+TYPED = TYPED_COLUMNS
 # At most this many parallel scans of figures.csv files (see `_csv_rows`).
 MAX_SCANS = 16
 CSV_REJECTS = "; ".join(
@@ -324,7 +326,7 @@ def _delete_rows(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> None
 def _loadable() -> str:
     """SQL: a staged row can be typed into raw.figures (it may still break a rule)."""
     required = [c for c in REQUIRED_COLUMNS if c not in TYPED]
-    casts = [f"try_cast({c} as {t}) is not null" for c, t in TYPED.items()]
+    casts = [f"({typed_from_text(c)}) is not null" for c in TYPED]
     return " and ".join([f"{c} is not null" for c in required] + casts)
 
 
@@ -337,7 +339,7 @@ def _insert(
             f"insert into {UNPARSED} by name select * from {rows} where not ({_loadable()})"
         )
         return
-    casts = ", ".join(f"try_cast({c} as {t}) as {c}" for c, t in TYPED.items())
+    casts = ", ".join(f"{typed_from_text(c)} as {c}" for c in TYPED)
     conn.execute(
         f"insert into raw.figures by name select * replace ({casts}), ?::timestamp as loaded_at "
         f"from {rows} where {_loadable()}",
@@ -529,8 +531,8 @@ def _incoming_view(
         create or replace temp view {INCOMING} as
         {_loaded_as_text(where)}
         union all by name
-        select *, try_cast(value as double) as v, try_cast(period_start as date) as start_day,
-               try_cast(period_end as date) as end_day
+        select *, {typed_from_text("value")} as v, {typed_from_text("period_start")} as start_day,
+               {typed_from_text("period_end")} as end_day
         from {UNPARSED}
         """
     )

@@ -9,12 +9,18 @@ confirmed here for the common forms (1977亿, 80万, 24.3%, 197.7 billion); a qu
 confirm goes to `numbers.supporting_mention` in Python, which decides.
 
 The SQL reads a relation whose figure columns are VARCHAR, trimmed, with '' as NULL, plus `v`
-(value as DOUBLE), `start_day` and `end_day` (DATE) and `duplicate_in_source` (BOOLEAN).
+(value as DOUBLE), `start_day` and `end_day` (DATE) and `duplicate_in_source` (BOOLEAN). `v`,
+`start_day` and `end_day` are typed only from text of the contract's format (`typed_from_text`):
+DuckDB alone would read `1397_0000_0000`, `nan` or `2024/01/01`.
 """
 
 from __future__ import annotations
 
+from orchestration.limits import CONTROL_PATTERN, MAX_FIELD_CHARS
 from orchestration.schemas.figures import (
+    COLUMNS,
+    DATE_PATTERN,
+    DECIMAL_PATTERN,
     DISCREPANCIES,
     GROWTH_MEASURES,
     ID_PATTERN,
@@ -27,17 +33,32 @@ from orchestration.schemas.figures import (
     SCOPES,
     SHARE_MEASURES,
 )
-from orchestration.schemas.validation import SEED_OF_COLUMN
+from orchestration.schemas.validation import NOT_A_DATE, NOT_A_NUMBER, SEED_OF_COLUMN
 
 # The value as the curator wrote it, or as DuckDB reads it back once typed (197700000000).
 VALUE_TEXT = "coalesce(value, num_text(v))"
 TYPED_OF = {"value": "v", "period_start": "start_day", "period_end": "end_day"}
 
-# py_repr: Python's repr() of a string, as the messages of validation.py show values.
-MACROS = """
+# Columns typed from their text (`typed_from_text`); every other column is a field of text,
+# with the length limit and the ban on control characters of orchestration/limits.py.
+TYPED_COLUMNS = {"value": "double", "period_start": "date", "period_end": "date"}
+TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in TYPED_COLUMNS)
+
+# py_repr: Python's repr() of a string, as the messages of validation.py show values; control
+# characters escaped as repr escapes them, so that no message carries one into a log.
+MACROS = r"""
+create or replace temp macro py_controls(s) as
+    case when regexp_matches(s, '[\x00-\x1f\x7f-\x9f]') then array_to_string(list_transform(
+        string_split(s, ''), lambda c: case
+            when c = chr(9) then '\t' when c = chr(10) then '\n' when c = chr(13) then '\r'
+            when unicode(c) < 32 or unicode(c) between 127 and 159
+                then '\x' || lower(printf('%02X', unicode(c)))
+            else c end), '')
+    else s end;
 create or replace temp macro py_repr(s) as
-    case when contains(s, '''') and not contains(s, '"') then '"' || s || '"'
-         else '''' || replace(replace(s, '\\', '\\\\'), '''', '\\''') || '''' end;
+    case when contains(s, '''') and not contains(s, '"')
+         then '"' || py_controls(replace(s, '\', '\\')) || '"'
+         else '''' || py_controls(replace(replace(s, '\', '\\'), '''', '\''')) || '''' end;
 create or replace temp macro num_text(x) as
     case when x = trunc(x) and x < 1e15 then cast(cast(x as bigint) as varchar)
          else cast(x as varchar) end;
@@ -49,6 +70,15 @@ create or replace temp macro is_word_char(c) as
 def literal(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def typed_from_text(column: str) -> str:
+    """SQL: a typed column from its text, NULL unless the text has the contract's format."""
+    pattern = DECIMAL_PATTERN if column == "value" else DATE_PATTERN
+    return (
+        f"case when regexp_full_match({column}, {literal(pattern)}) "
+        f"then try_cast({column} as {TYPED_COLUMNS[column]}) end"
+    )
 
 
 def _in_list(values: tuple[str, ...]) -> str:
@@ -114,7 +144,7 @@ def column_rules() -> list[Rule]:
                 (
                     f"{column} is not null and {day} is null",
                     column,
-                    f"'{column} ' || py_repr({column}) || ' is not a date (write YYYY-MM-DD)'",
+                    f"'{column} ' || py_repr({column}) || {literal(' ' + NOT_A_DATE)}",
                 )
             )
         elif column == "value":
@@ -122,12 +152,32 @@ def column_rules() -> list[Rule]:
                 (
                     "value is not null and v is null",
                     "value",
-                    "'value ' || py_repr(value) || ' is not a plain number "
-                    "(write 197700000000: no commas, no units)'",
+                    f"'value ' || py_repr(value) || {literal(' ' + NOT_A_NUMBER)}",
                 )
             )
     rules.append(_isin("translation_discrepancy", DISCREPANCIES))
+    for column in TEXT_COLUMNS:
+        rules += _text_rules(column)
     return rules
+
+
+def _text_rules(column: str) -> list[Rule]:
+    """A field of text: no longer than the limit, no control character (limits.py's words)."""
+    control = literal(CONTROL_PATTERN)
+    too_long = f" characters long, over the limit of {MAX_FIELD_CHARS:,} (raw/README.md): "
+    return [
+        (
+            f"length({column}) > {MAX_FIELD_CHARS}",
+            column,
+            f"'{column} is ' || length({column}) || {literal(too_long + 'shorten it')}",
+        ),
+        (
+            f"regexp_matches({column}, {control})",
+            column,
+            f"'{column} contains a control character (U+' || "
+            f"printf('%04X', unicode(regexp_extract({column}, {control}))) || '): remove it'",
+        ),
+    ]
 
 
 def _expected_unit() -> str:
