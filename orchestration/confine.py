@@ -22,6 +22,15 @@ from orchestration.paths import display
 SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
+def shown(path: Path) -> str:
+    """A path of raw/ as a user would type it, the link it may be left as it is.
+
+    `paths.display` resolves a path, so a link would show as its target: /etc/passwd in place
+    of raw/x/figures.csv, naming the machine's file instead of the user's.
+    """
+    return str(Path(display(path.parent)) / path.name)
+
+
 class Refused(ValueError):
     """A file the pipeline will not read, or a file over its limit: the message says which."""
 
@@ -37,7 +46,7 @@ def folder_problem(folder: Path, raw: Path) -> str | None:
     """Why a source folder is not read at all (a link out of raw/), or None."""
     if not within(folder.resolve(), [raw.resolve()]):
         return (
-            f"{display(folder)} is a link to a folder outside {display(raw)}: "
+            f"{shown(folder)} is a link to a folder outside {display(raw)}: "
             "a source folder must be a real folder inside raw/"
         )
     return None
@@ -48,7 +57,7 @@ def file_in_folder(path: Path, folder: Path) -> Path:
     resolved = path.resolve()
     if not within(resolved, [folder.resolve()]):
         raise Refused(
-            f"{display(path)} is a link to a file outside {display(folder)}: "
+            f"{shown(path)} is a link to a file outside {shown(folder)}: "
             "copy the file into the folder instead of linking to it"
         )
     return resolved

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.confine import Refused, file_in_folder, read_limited
+from orchestration.confine import Refused, file_in_folder, read_limited, shown
 from orchestration.figures.numbers import RANK, Mention, mentions, same_value
 from orchestration.figures.numbers import kind_for_unit as _kind_for_unit
 from orchestration.figures.provenance import SourceText
@@ -27,7 +27,6 @@ from orchestration.limits import (
     control_message,
     length_message,
 )
-from orchestration.paths import display
 
 FIGURE, DATE, EXCLUDED, UNCOVERED = "figure", "date", "excluded", "uncovered"
 LANGUAGES = ("zh", "en")
@@ -88,7 +87,7 @@ def read_exclusions(path: Path) -> list[Exclusion]:
     """
     if not path.exists() and not path.is_symlink():
         return []
-    where = display(path)
+    where = shown(path)
     try:
         data = read_limited(
             file_in_folder(path, path.parent),

@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from orchestration.confine import Refused, folder_problem
+from orchestration.confine import Refused, folder_problem, shown
 from orchestration.figures.coverage import (
     UNCOVERED,
     coverage,
@@ -76,7 +76,7 @@ def texts_on_this_machine(sources: pd.DataFrame, rejected: list[dict]) -> dict[s
                 resolve_text(source.text, folder / source.source_id) if source.text else None
             )
         except Refused as error:
-            where = display(folder / source.source_id / SOURCE_FILE)
+            where = shown(folder / source.source_id / SOURCE_FILE)
             rejected.append(
                 {"source_id": source.source_id, "source_file": where, "reason": f"{where}: {error}"}
             )
@@ -99,13 +99,13 @@ def _measure_one(folder: Path, source_id: str, path: Path, figures: list[dict]) 
     """The coverage rows and report of one source; CoverageRejected when its files are wrong."""
     problem = folder_problem(folder / source_id, folder)
     if problem:
-        raise CoverageRejected(display(folder / source_id), problem)
+        raise CoverageRejected(shown(folder / source_id), problem)
     text = _read_text(path)
     exclusions_file = folder / source_id / EXCLUSIONS_FILE
     try:
         exclusions = read_exclusions(exclusions_file)
     except Refused as error:
-        raise CoverageRejected(display(exclusions_file), str(error)) from error
+        raise CoverageRejected(shown(exclusions_file), str(error)) from error
     covered = coverage(text, figures, exclusions)
     rows = [{"source_id": source_id, "position": c.start, **c.__dict__} for c in covered]
     report = {

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from orchestration.confine import Refused, file_in_folder, folder_problem, read_limited
+from orchestration.confine import Refused, file_in_folder, folder_problem, read_limited, shown
 from orchestration.figures.coverage import ExclusionsProblem, parse_exclusions
 from orchestration.figures.provenance import SourceText, parse_text, read_text, resolve_text
 from orchestration.ingestion import strict_yaml
@@ -95,13 +95,13 @@ class SourceFolder:
 
     @property
     def figures_path(self) -> str:
-        return display(self.folder / FIGURES_FILE)
+        return shown(self.folder / FIGURES_FILE)
 
     def reject(self, line: int | None, reason: str, record: dict | None = None, column=None):
         self.rejections.append(
             Rejection(
                 source_id=self.source_id,
-                source_file=self.figures_path if line else display(self.folder),
+                source_file=self.figures_path if line else shown(self.folder),
                 source_row=line,
                 figure_id=(record or {}).get("figure_id") or None,
                 column_name=column,
@@ -214,12 +214,12 @@ def _contract_files(folder: Path) -> FolderFiles:
             continue
         try:
             files.data[name] = read_limited(
-                file_in_folder(path, folder), MAX_FILE_BYTES[name], display(path), name
+                file_in_folder(path, folder), MAX_FILE_BYTES[name], shown(path), name
             )
         except Refused as error:
             files.refused[name] = str(error)
         except OSError as error:
-            files.refused[name] = f"{display(path)} cannot be read ({error.strerror})"
+            files.refused[name] = f"{shown(path)} cannot be read ({error.strerror})"
     return files
 
 
@@ -284,7 +284,7 @@ def _inspect_figures(source: SourceFolder, files: FolderFiles) -> None:
 
 def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
     """source.yaml into `source.metadata`, or `source.problem`; the text's bytes for the hash."""
-    where = display(source.folder / SOURCE_FILE)
+    where = shown(source.folder / SOURCE_FILE)
     data = files.data[SOURCE_FILE]
     if SOURCE_FILE in files.refused:
         source.problem = (files.refused[SOURCE_FILE], None)
@@ -340,7 +340,7 @@ def _attach_text(source: SourceFolder) -> bytes | None:
     entry = source.metadata.get("text")
     if not entry:
         return None
-    where = display(source.folder / SOURCE_FILE)
+    where = shown(source.folder / SOURCE_FILE)
     path, data, refusal = _find_text(entry, source.folder)
     if refusal is not None:
         source.problem = (f"{where}: {refusal}", "text")
@@ -355,12 +355,12 @@ def _attach_text(source: SourceFolder) -> bytes | None:
         source.text = parse_text(path, data)
     except UnicodeDecodeError as error:
         source.problem = (
-            f"{where}: text {entry!r} ({display(path)}) is not UTF-8 ({error.reason}): "
+            f"{where}: text {entry!r} ({shown(path)}) is not UTF-8 ({error.reason}): "
             "save it as UTF-8",
             "text",
         )
         return data
-    source.text_status = f"quotes checked against {display(path)}"
+    source.text_status = f"quotes checked against {shown(path)}"
     return data
 
 
@@ -373,7 +373,7 @@ def _check_exclusions(source: SourceFolder, files: FolderFiles) -> None:
     if data is None:
         return
     try:
-        parse_exclusions(data, display(source.folder / EXCLUSIONS_FILE))
+        parse_exclusions(data, shown(source.folder / EXCLUSIONS_FILE))
     except ExclusionsProblem as error:
         source.problem = (str(error), None)
 
@@ -392,7 +392,7 @@ def _text(key: str, value: object) -> str | None:
 
 def _read_figures(source: SourceFolder) -> None:
     path = source.folder / FIGURES_FILE
-    where = display(path)
+    where = shown(path)
     if not path.exists() and not path.is_symlink():
         source.reject(None, f"{where} is missing: a source folder needs its figures")
         return
@@ -492,12 +492,12 @@ def validate_sources(folders: list[SourceFolder]) -> pd.DataFrame:
     for index, messages in problems.items():
         folder = with_metadata[index]
         text = "; ".join(message for _, message in messages)
-        folder.problem = (f"{display(folder.folder / SOURCE_FILE)}: {text}", messages[0][0])
+        folder.problem = (f"{shown(folder.folder / SOURCE_FILE)}: {text}", messages[0][0])
         folder.metadata = None
         folder.text = None
         folder.read_with_python()
     valid = valid.assign(
-        source_file=[display(with_metadata[i].folder / SOURCE_FILE) for i in valid.index],
+        source_file=[shown(with_metadata[i].folder / SOURCE_FILE) for i in valid.index],
         file_hash=[with_metadata[i].file_hash for i in valid.index],
     )
     return valid.reset_index(drop=True)
