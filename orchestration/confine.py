@@ -77,7 +77,10 @@ def read_limited(path: Path, limit: int, where: str, kind: str) -> bytes:
             raise Refused(f"{where} is not a regular file: {kind} must be a plain file")
         if info.st_size <= limit:
             with os.fdopen(descriptor, "rb", closefd=False) as handle:
-                data = handle.read(limit + 1)
+                # its size, not the limit: a buffer of the limit would be allocated every time
+                data = handle.read(info.st_size + 1)
+                if len(data) > info.st_size:  # it grew since
+                    data += handle.read(limit + 1 - len(data))
             if len(data) <= limit:
                 return data
         raise Refused(

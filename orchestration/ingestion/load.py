@@ -323,11 +323,22 @@ def _delete_rows(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> None
         conn.execute(f"delete from {table} where source_id in (select unnest(?))", [source_ids])
 
 
+def _typed(rows: str) -> str:
+    """SQL: the rows, with each typed column computed once from its text, as _<column>_typed."""
+    typed = ", ".join(f"{typed_from_text(c)} as _{c}_typed" for c in TYPED)
+    return f"(select *, {typed} from {rows})"
+
+
 def _loadable() -> str:
-    """SQL: a staged row can be typed into raw.figures (it may still break a rule)."""
-    required = [c for c in REQUIRED_COLUMNS if c not in TYPED]
-    casts = [f"({typed_from_text(c)}) is not null" for c in TYPED]
-    return " and ".join([f"{c} is not null" for c in required] + casts)
+    """SQL over `_typed` rows: a staged row can be typed into raw.figures (it may still break a
+    rule).
+
+    A value too large for a double (a plain decimal of 400 digits) stays aside too: typed, it
+    would read `inf`, and its rejection must show the value as written.
+    """
+    required = [f"{c} is not null" for c in REQUIRED_COLUMNS if c not in TYPED]
+    typed = [f"_{c}_typed is not null" for c in TYPED]
+    return " and ".join([*required, *typed, "isfinite(_value_typed)"])
 
 
 def _insert(
@@ -335,14 +346,16 @@ def _insert(
 ) -> None:
     """Rows (staging layout, all VARCHAR) into raw.figures, or those that cannot be typed aside."""
     if not typed:
+        columns = ", ".join(STAGED_COLUMNS)
         conn.execute(
-            f"insert into {UNPARSED} by name select * from {rows} where not ({_loadable()})"
+            f"insert into {UNPARSED} by name select {columns} from {_typed(rows)} "
+            f"where not ({_loadable()})"
         )
         return
-    casts = ", ".join(f"{typed_from_text(c)} as {c}" for c in TYPED)
+    columns = ", ".join(f"_{c}_typed as {c}" if c in TYPED else c for c in STAGED_COLUMNS)
     conn.execute(
-        f"insert into raw.figures by name select * replace ({casts}), ?::timestamp as loaded_at "
-        f"from {rows} where {_loadable()}",
+        f"insert into raw.figures by name select {columns}, ?::timestamp as loaded_at "
+        f"from {_typed(rows)} where {_loadable()}",
         [loaded_at],
     )
 

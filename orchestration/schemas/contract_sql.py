@@ -22,6 +22,7 @@ from orchestration.schemas.figures import (
     DATE_PATTERN,
     DECIMAL_PATTERN,
     DISCREPANCIES,
+    FREE_TEXT_COLUMNS,
     GROWTH_MEASURES,
     ID_PATTERN,
     PERCENT_MAX,
@@ -40,7 +41,8 @@ VALUE_TEXT = "coalesce(value, num_text(v))"
 TYPED_OF = {"value": "v", "period_start": "start_day", "period_end": "end_day"}
 
 # Columns typed from their text (`typed_from_text`); every other column is a field of text,
-# with the length limit and the ban on control characters of orchestration/limits.py.
+# with the length limit of orchestration/limits.py, and the free text (FREE_TEXT_COLUMNS, as in
+# the pandera model) may hold no control character: in a key or an id one fails its own rule.
 TYPED_COLUMNS = {"value": "double", "period_start": "date", "period_end": "date"}
 TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in TYPED_COLUMNS)
 
@@ -83,6 +85,10 @@ def typed_from_text(column: str) -> str:
 
 def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+class ColumnSql(str):
+    """The column at fault of a rule, computed in SQL for the rows that break it."""
 
 
 # A rule: (SQL condition that is true when the row breaks it, column at fault, SQL message).
@@ -156,28 +162,41 @@ def column_rules() -> list[Rule]:
                 )
             )
     rules.append(_isin("translation_discrepancy", DISCREPANCIES))
-    for column in TEXT_COLUMNS:
-        rules += _text_rules(column)
+    rules += [_length_rule(column) for column in TEXT_COLUMNS]
+    rules.append(_control_rule())
     return rules
 
 
-def _text_rules(column: str) -> list[Rule]:
-    """A field of text: no longer than the limit, no control character (limits.py's words)."""
-    control = literal(CONTROL_PATTERN)
+def _length_rule(column: str) -> Rule:
+    """A field of text no longer than the limit (limits.py's words). strlen (bytes, stored
+    with the string) bounds length (characters), so only a long field is counted."""
     too_long = f" characters long, over the limit of {MAX_FIELD_CHARS:,} (raw/README.md): "
-    return [
-        (
-            f"length({column}) > {MAX_FIELD_CHARS}",
-            column,
-            f"'{column} is ' || length({column}) || {literal(too_long + 'shorten it')}",
-        ),
-        (
-            f"regexp_matches({column}, {control})",
-            column,
-            f"'{column} contains a control character (U+' || "
-            f"printf('%04X', unicode(regexp_extract({column}, {control}))) || '): remove it'",
-        ),
-    ]
+    return (
+        f"strlen({column}) > {MAX_FIELD_CHARS} and length({column}) > {MAX_FIELD_CHARS}",
+        column,
+        f"'{column} is ' || length({column}) || {literal(too_long + 'shorten it')}",
+    )
+
+
+def _control_rule() -> Rule:
+    """Free text without a control character: one search over a row's free text, which is
+    what every row pays; which fields hold one is worked out only for the rows that do.
+
+    One message per field that holds one, as pandera gives (limits.py's words).
+    """
+    control = literal(CONTROL_PATTERN)
+    has = {c: f"regexp_matches({c}, {control})" for c in FREE_TEXT_COLUMNS}
+    first = "case " + " ".join(f"when {has[c]} then {literal(c)}" for c in has) + " end"
+    messages = ", ".join(
+        f"case when {has[c]} then '{c} contains a control character (U+' || "
+        f"printf('%04X', unicode(regexp_extract({c}, {control}))) || '): remove it' end"
+        for c in has
+    )
+    return (
+        f"regexp_matches(concat({', '.join(FREE_TEXT_COLUMNS)}), {control})",
+        ColumnSql(first),
+        f"array_to_string(list_filter([{messages}], lambda m: m is not null), '; ')",
+    )
 
 
 def _expected_unit() -> str:
@@ -266,7 +285,9 @@ def problems(rules: list[Rule]) -> str:
     """SQL: the list of {column_name, message} of the rules a row breaks, in rule order."""
     items = []
     for condition, column, message in rules:
-        column_sql = literal(column) if column else "null::varchar"
+        column_sql = (
+            column if isinstance(column, ColumnSql) else literal(column) if column else "null"
+        )
         items.append(
             f"case when coalesce({condition}, false) then "
             f"{{'column_name': {column_sql}, 'message': {message}}} end"
