@@ -22,13 +22,26 @@ from orchestration.paths import display
 SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
+def printable(text: str) -> str:
+    """A file name as text a table can hold: bytes that are not UTF-8 written as \\xff."""
+    return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def resolved(path: Path, where: str) -> Path:
+    """path.resolve(), with a link that loops refused instead of raising RuntimeError."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as error:
+        raise Refused(f"{where} is a link that leads to itself or cannot be followed") from error
+
+
 def shown(path: Path) -> str:
     """A path of raw/ as a user would type it, the link it may be left as it is.
 
     `paths.display` resolves a path, so a link would show as its target: /etc/passwd in place
     of raw/x/figures.csv, naming the machine's file instead of the user's.
     """
-    return str(Path(display(path.parent)) / path.name)
+    return printable(str(Path(display(path.parent)) / path.name))
 
 
 class Refused(ValueError):
@@ -44,7 +57,11 @@ def within(path: Path, roots: Iterable[Path]) -> bool:
 
 def folder_problem(folder: Path, raw: Path) -> str | None:
     """Why a source folder is not read at all (a link out of raw/), or None."""
-    if not within(folder.resolve(), [raw.resolve()]):
+    try:
+        target = resolved(folder, shown(folder))
+    except Refused as error:
+        return str(error)
+    if not within(target, [raw.resolve()]):
         return (
             f"{shown(folder)} is a link to a folder outside {display(raw)}: "
             "a source folder must be a real folder inside raw/"
@@ -54,13 +71,13 @@ def folder_problem(folder: Path, raw: Path) -> str | None:
 
 def file_in_folder(path: Path, folder: Path) -> Path:
     """The resolved path of a file of a source folder; Refused when a link leads out of it."""
-    resolved = path.resolve()
-    if not within(resolved, [folder.resolve()]):
+    target = resolved(path, shown(path))
+    if not within(target, [folder.resolve()]):
         raise Refused(
             f"{shown(path)} is a link to a file outside {shown(folder)}: "
             "copy the file into the folder instead of linking to it"
         )
-    return resolved
+    return target
 
 
 def read_limited(path: Path, limit: int, where: str, kind: str) -> bytes:

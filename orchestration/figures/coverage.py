@@ -85,10 +85,10 @@ def read_exclusions(path: Path) -> list[Exclusion]:
     Raises ExclusionsProblem (a ValueError) naming the file, and the line where there is one,
     when the file is a link out of its folder, too large, not UTF-8 or breaks the format.
     """
-    if not path.exists() and not path.is_symlink():
-        return []
     where = shown(path)
     try:
+        if not path.exists() and not path.is_symlink():
+            return []
         data = read_limited(
             file_in_folder(path, path.parent),
             MAX_FILE_BYTES["exclusions.csv"],

@@ -84,7 +84,10 @@ def resolve_text(entry: str | None, folder: Path) -> Path | None:
         raise TextRefused(f"text {entry!r} leads outside the folders a text may come from: {hint}")
     for candidate in candidates:
         # Links followed; checked before the file itself is looked at, for the same reason.
-        resolved = candidate.resolve()
+        try:
+            resolved = candidate.resolve()
+        except RuntimeError as error:  # a loop of links
+            raise TextRefused(f"text {entry!r} is a link that leads to itself: {hint}") from error
         if not within(resolved, roots):
             raise TextRefused(
                 f"text {entry!r} is a link to a place outside the folders a text may come "

@@ -75,10 +75,15 @@ def texts_on_this_machine(sources: pd.DataFrame, rejected: list[dict]) -> dict[s
             texts[source.source_id] = (
                 resolve_text(source.text, folder / source.source_id) if source.text else None
             )
-        except Refused as error:
+        except (Refused, OSError) as error:
             where = shown(folder / source.source_id / SOURCE_FILE)
+            reason = str(error) if isinstance(error, Refused) else f"text {source.text!r}: {error}"
             rejected.append(
-                {"source_id": source.source_id, "source_file": where, "reason": f"{where}: {error}"}
+                {
+                    "source_id": source.source_id,
+                    "source_file": where,
+                    "reason": f"{where}: {reason}",
+                }
             )
     return texts
 

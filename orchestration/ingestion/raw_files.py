@@ -29,7 +29,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from orchestration.confine import Refused, file_in_folder, folder_problem, read_limited, shown
+from orchestration.confine import (
+    Refused,
+    file_in_folder,
+    folder_problem,
+    printable,
+    read_limited,
+    shown,
+)
 from orchestration.figures.coverage import ExclusionsProblem, parse_exclusions
 from orchestration.figures.provenance import SourceText, parse_text, read_text, resolve_text
 from orchestration.ingestion import strict_yaml
@@ -159,7 +166,8 @@ def _folder_problem(folder: Path) -> str | None:
     """Why a folder is not read at all: its name is no source id, or it is a link out of raw/."""
     if re.fullmatch(ID_PATTERN, folder.name) is None:
         return (
-            f"the folder {folder.name!r} in {display(folder.parent)} is not named as a source: "
+            f"the folder {printable(folder.name)!r} in {display(folder.parent)} is not named as "
+            "a source: "
             "its name is the source_id, lowercase letters, digits, '.', '_' and '-', starting "
             "with a letter or a digit (raw/README.md)"
         )
@@ -210,9 +218,9 @@ def _contract_files(folder: Path) -> FolderFiles:
     for name in CONTRACT_FILES:
         path = folder / name
         files.data[name] = None
-        if not path.exists() and not path.is_symlink():
-            continue
         try:
+            if not path.exists() and not path.is_symlink():
+                continue
             files.data[name] = read_limited(
                 file_in_folder(path, folder), MAX_FILE_BYTES[name], shown(path), name
             )
@@ -242,7 +250,7 @@ def _hash(files: FolderFiles, text: bytes | None, problem: str | None = None) ->
 
 def scan_folder(folder: Path) -> SourceFolder:
     """Metadata, hash and the header of figures.csv: what is needed before DuckDB reads it."""
-    source = SourceFolder(source_id=folder.name, folder=folder)
+    source = SourceFolder(source_id=printable(folder.name), folder=folder)
     problem = _folder_problem(folder)
     if problem:  # nothing in it is read
         source.file_hash = _hash(FolderFiles(), None, problem)
@@ -393,10 +401,10 @@ def _text(key: str, value: object) -> str | None:
 def _read_figures(source: SourceFolder) -> None:
     path = source.folder / FIGURES_FILE
     where = shown(path)
-    if not path.exists() and not path.is_symlink():
-        source.reject(None, f"{where} is missing: a source folder needs its figures")
-        return
     try:
+        if not path.exists() and not path.is_symlink():
+            source.reject(None, f"{where} is missing: a source folder needs its figures")
+            return
         data = read_limited(
             file_in_folder(path, source.folder), MAX_FILE_BYTES[FIGURES_FILE], where, FIGURES_FILE
         )

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from orchestration.confine import printable
 from orchestration.ingestion.assets import (
     figures_match_contract,
     raw_tables,
@@ -323,6 +324,8 @@ CASES = [
     Case("exclusions.csv is a link to a file beside raw/", setup=link("exclusions.csv", "{outside}/secret.txt"), **whole_folder(None, "b-case/exclusions.csv is a link to a file outside")),
     Case("the folder is a link to a folder beside raw/", setup=folder_is_a_link, **whole_file("b-case is a link to a folder outside")),
     Case("figures.csv is a FIFO", setup=fifo, **whole_file("b-case/figures.csv is not a regular file")),
+    Case("figures.csv is a link to itself", setup=link("figures.csv", "figures.csv"), **whole_file("b-case/figures.csv is a link that leads to itself")),
+    Case("the text is a link to itself", setup=link("article.txt", "article.txt"), **whole_folder("text", TEXT_REFUSED + "'article.txt' is a link that leads to itself")),
     # -- limits: a folder over one is rejected, the others load --
     Case("YAML aliases (a billion laughs)", yaml=with_yaml(ALIASES), **whole_folder(None, "source.yaml is not valid YAML at line 11, column 9: an anchor (&a) is not allowed")),
     Case("a key twice in source.yaml", yaml=with_yaml('publisher: "Someone else"'), **whole_folder(None, "source.yaml is not valid YAML at line 11, column 1: the key 'publisher' appears twice (first at line 5)")),
@@ -352,6 +355,7 @@ CASES = [
     Case("a publication date with slashes", yaml=with_yaml("publication_date: 2024/01/01", drop="publication_date"), **whole_folder("publication_date", "publication_date '2024/01/01' is not a date")),
     Case("a publication date with a time", yaml=with_yaml("publication_date: 2024-12-31T00:00", drop="publication_date"), **whole_folder("publication_date", "publication_date '2024-12-31T00:00' is not a date")),
     Case("a publication date without leading zeros", yaml=with_yaml("publication_date: 2023-1-1", drop="publication_date"), **whole_folder("publication_date", "publication_date '2023-1-1' is not a date")),
+    Case("a folder name that is not UTF-8", folder=CASE + "\udcff", yaml=SOURCE_YAML_CASE, **whole_file("the folder 'b-case\\\\xff' in ")),
     Case("a folder name ending in a line break", folder=CASE + "\n", yaml=with_yaml('source_id: "b-case\\n"', drop="source_id"), **whole_file("the folder 'b-case\\n' in ")),
     Case("a NUL byte in a quote", figures=row(0, "quote_zh", "游戏收入 1000\x00 亿元"), loaded=(3, 4), rejected=((2, "quote_zh", "quote_zh contains a control character (U+0000): remove it"),)),
     Case("a terminal escape in a note", figures=row(0, "note", "\x1b[2Jcleared"), loaded=(3, 4), rejected=((2, "note", "note contains a control character (U+001B)"),)),
@@ -402,6 +406,7 @@ def data_lines(case: Case) -> set[int]:
 def test_bad_input_has_the_stated_outcome(tmp_path, case):
     raw, warehouse = tmp_path / "raw", tmp_path / "warehouse.duckdb"
     build(raw, case)
+    source_id = printable(case.folder)  # a name that is not UTF-8 is stored escaped
     with duckdb.connect(str(warehouse)) as conn:
         load_raw(conn, raw)
     with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -411,10 +416,10 @@ def test_bad_input_has_the_stated_outcome(tmp_path, case):
         rejected = conn.execute(
             "select source_row, column_name, reason, source_file from raw.figures_rejected "
             "where source_id = ? order by source_row nulls first, reason",
-            [case.folder],
+            [source_id],
         ).fetchall()
         others = conn.execute(
-            "select count(*) from raw.figures_rejected where source_id != ?", [case.folder]
+            "select count(*) from raw.figures_rejected where source_id != ?", [source_id]
         ).fetchall()[0][0]
         sources = [s for (s,) in conn.execute("select source_id from raw.sources").fetchall()]
         # nothing from outside raw/ is stored, whatever the case tried
@@ -431,7 +436,7 @@ def test_bad_input_has_the_stated_outcome(tmp_path, case):
     assert others == 0
     assert set(GOOD_SOURCES) <= set(sources)
     # the broken source: exactly the stated lines load, exactly the stated rejections
-    assert [r for s, r, _ in loaded if s == case.folder] == list(case.loaded)
+    assert [r for s, r, _ in loaded if s == source_id] == list(case.loaded)
     assert len(rejected) == len(case.rejected), rejected
     for (line, column, reason, source_file), (want_line, want_column, words) in zip(
         rejected, case.rejected, strict=True
@@ -440,14 +445,14 @@ def test_bad_input_has_the_stated_outcome(tmp_path, case):
         assert words in reason, reason
         assert "\n" not in reason.replace(case.folder, "") and ".venv" not in reason, reason
         if line is None:
-            assert source_file.endswith(case.folder), source_file
+            assert source_file.endswith(source_id), source_file
         else:  # the reason names the file and the line, as an editor shows them
             assert source_file.endswith(f"{CASE}/figures.csv"), source_file
             assert f"{CASE}/figures.csv line {line}: " in reason, reason
     # nothing lost: every record of the file is either loaded or rejected
-    stored = {r for s, r, _ in loaded if s == case.folder} | {r for r, _, _, _ in rejected if r}
+    stored = {r for s, r, _ in loaded if s == source_id} | {r for r, _, _, _ in rejected if r}
     assert stored == data_lines(case)
-    assert (case.folder in sources) == case.source_loads
+    assert (source_id in sources) == case.source_loads
 
 
 def materialize(warehouse: Path) -> dg.ExecuteInProcessResult:
