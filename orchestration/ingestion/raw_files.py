@@ -167,9 +167,8 @@ def _folder_problem(folder: Path) -> str | None:
     if re.fullmatch(ID_PATTERN, folder.name) is None:
         return (
             f"the folder {printable(folder.name)!r} in {display(folder.parent)} is not named as "
-            "a source: "
-            "its name is the source_id, lowercase letters, digits, '.', '_' and '-', starting "
-            "with a letter or a digit (raw/README.md)"
+            "a source: a folder's name is its source_id, of lowercase letters, digits, '.', '_' "
+            "and '-', starting with a letter or a digit (raw/README.md)"
         )
     return folder_problem(folder, folder.parent)
 
@@ -352,6 +351,7 @@ def _attach_text(source: SourceFolder) -> bytes | None:
     path, data, refusal = _find_text(entry, source.folder)
     if refusal is not None:
         source.problem = (f"{where}: {refusal}", "text")
+        source.text_status = f"{refusal}: the source is rejected"
         return data
     if path is None:
         source.text_status = (
