@@ -27,12 +27,14 @@ def printable(text: str) -> str:
     return os.fsencode(text).decode("utf-8", "backslashreplace")
 
 
-def resolved(path: Path, where: str) -> Path:
+def resolved(path: Path) -> Path:
     """path.resolve(), with a link that loops refused instead of raising RuntimeError."""
     try:
         return path.resolve()
     except (RuntimeError, OSError) as error:
-        raise Refused(f"{where} is a link that leads to itself or cannot be followed") from error
+        raise Refused(
+            f"{shown(path)} is a link that leads to itself or cannot be followed"
+        ) from error
 
 
 def shown(path: Path) -> str:
@@ -58,7 +60,7 @@ def within(path: Path, roots: Iterable[Path]) -> bool:
 def folder_problem(folder: Path, raw: Path) -> str | None:
     """Why a source folder is not read at all (a link out of raw/), or None."""
     try:
-        target = resolved(folder, shown(folder))
+        target = resolved(folder)
     except Refused as error:
         return str(error)
     if not within(target, [raw.resolve()]):
@@ -71,7 +73,7 @@ def folder_problem(folder: Path, raw: Path) -> str | None:
 
 def file_in_folder(path: Path, folder: Path) -> Path:
     """The resolved path of a file of a source folder; Refused when a link leads out of it."""
-    target = resolved(path, shown(path))
+    target = resolved(path)
     if not within(target, [folder.resolve()]):
         raise Refused(
             f"{shown(path)} is a link to a file outside {shown(folder)}: "
@@ -80,8 +82,9 @@ def file_in_folder(path: Path, folder: Path) -> Path:
     return target
 
 
-def read_limited(path: Path, limit: int, where: str, kind: str) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes; Refused otherwise.
+def read_limited(path: Path, limit: int, kind: str, named: Path | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; Refused otherwise, naming the file
+    as `named` (the link the user wrote, when `path` is where it leads).
 
     Opened without blocking, then checked on the open file: a FIFO or a device is refused
     instead of hanging or streaming for ever, and the size is checked before anything is
@@ -91,7 +94,7 @@ def read_limited(path: Path, limit: int, where: str, kind: str) -> bytes:
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"{where} is not a regular file: {kind} must be a plain file")
+            raise Refused(f"{shown(named or path)} is not a regular file: {kind} must be one")
         if info.st_size <= limit:
             with os.fdopen(descriptor, "rb", closefd=False) as handle:
                 # its size, not the limit: a buffer of the limit would be allocated every time
@@ -101,7 +104,7 @@ def read_limited(path: Path, limit: int, where: str, kind: str) -> bytes:
             if len(data) <= limit:
                 return data
         raise Refused(
-            f"{where} is {max(info.st_size, limit + 1):,} bytes, over the limit of "
+            f"{shown(named or path)} is {max(info.st_size, limit + 1):,} bytes, over the limit of "
             f"{size_text(limit)} for {kind} (raw/README.md): split or shorten it"
         )
     finally:

@@ -51,17 +51,20 @@ def test_a_file_is_read_only_within_its_limit(tmp_path):
     small.write_bytes(b"x" * 10)
     with big.open("wb") as handle:
         handle.truncate(11)
-    assert read_limited(small, 10, "small", "a file") == b"x" * 10
-    with pytest.raises(Refused, match="big is 11 bytes, over the limit of 10 bytes for a file"):
-        read_limited(big, 10, "big", "a file")
+    assert read_limited(small, 10, "a file") == b"x" * 10
+    with pytest.raises(Refused, match="/big is 11 bytes, over the limit of 10 bytes for a file"):
+        read_limited(big, 10, "a file")
+    (tmp_path / "link").symlink_to(big)
+    with pytest.raises(Refused, match="/link is 11 bytes"):  # named as the user wrote it
+        read_limited(big, 10, "a file", tmp_path / "link")
 
 
 def test_a_fifo_or_a_device_is_refused_without_waiting(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     with pytest.raises(Refused, match="is not a regular file"):
-        read_limited(tmp_path / "fifo", 10, "fifo", "a file")
+        read_limited(tmp_path / "fifo", 10, "a file")
     with pytest.raises(Refused, match="is not a regular file"):
-        read_limited(Path("/dev/zero"), 10, "zero", "a file")
+        read_limited(Path("/dev/zero"), 10, "a file")
 
 
 def test_the_limits_read_as_documented():

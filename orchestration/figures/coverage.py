@@ -85,21 +85,16 @@ def read_exclusions(path: Path) -> list[Exclusion]:
     Raises ExclusionsProblem (a ValueError) naming the file, and the line where there is one,
     when the file is a link out of its folder, too large, not UTF-8 or breaks the format.
     """
-    where = shown(path)
     try:
         if not path.exists() and not path.is_symlink():
             return []
-        data = read_limited(
-            file_in_folder(path, path.parent),
-            MAX_FILE_BYTES["exclusions.csv"],
-            where,
-            "exclusions.csv",
-        )
+        target = file_in_folder(path, path.parent)
+        data = read_limited(target, MAX_FILE_BYTES["exclusions.csv"], "exclusions.csv", path)
     except Refused as error:
         raise ExclusionsProblem(str(error)) from error
     except OSError as error:
-        raise ExclusionsProblem(f"{where} cannot be read ({error.strerror})") from error
-    return parse_exclusions(data, where)
+        raise ExclusionsProblem(f"{shown(path)} cannot be read ({error.strerror})") from error
+    return parse_exclusions(data, shown(path))
 
 
 def parse_exclusions(data: bytes, where: str) -> list[Exclusion]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from orchestration.confine import Refused, read_limited, within
 from orchestration.limits import MAX_FILE_BYTES
-from orchestration.paths import PROJECT_ROOT, display
+from orchestration.paths import PROJECT_ROOT
 
 TEXT_PATH_ENV = "SOURCE_TEXT_PATH"
 # Local article texts: texts/ in the project (git-ignored), and the shared seed folder beside it.
@@ -126,7 +126,7 @@ def split_languages(text: str) -> tuple[str, str]:
 
 def read_text(path: Path) -> bytes:
     """A text file's bytes, within the size limit of an article text (Refused beyond it)."""
-    return read_limited(path, MAX_FILE_BYTES["text"], display(path), "an article text")
+    return read_limited(path, MAX_FILE_BYTES["text"], "an article text")
 
 
 def parse_text(path: Path, data: bytes) -> SourceText:

@@ -221,7 +221,7 @@ def _contract_files(folder: Path) -> FolderFiles:
             if not path.exists() and not path.is_symlink():
                 continue
             files.data[name] = read_limited(
-                file_in_folder(path, folder), MAX_FILE_BYTES[name], shown(path), name
+                file_in_folder(path, folder), MAX_FILE_BYTES[name], name, path
             )
         except Refused as error:
             files.refused[name] = str(error)
@@ -291,31 +291,34 @@ def _inspect_figures(source: SourceFolder, files: FolderFiles) -> None:
 
 def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
     """source.yaml into `source.metadata`, or `source.problem`; the text's bytes for the hash."""
-    where = shown(source.folder / SOURCE_FILE)
     data = files.data[SOURCE_FILE]
+
+    def where() -> str:  # only a problem needs it: shown() resolves the folder
+        return shown(source.folder / SOURCE_FILE)
+
     if SOURCE_FILE in files.refused:
         source.problem = (files.refused[SOURCE_FILE], None)
         return None
     if data is None:
         source.problem = (
-            f"{where} is missing: every source folder needs one (raw/README.md)",
+            f"{where()} is missing: every source folder needs one (raw/README.md)",
             None,
         )
         return None
     try:
         parsed = strict_yaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
-        source.problem = (f"{where} is not UTF-8 ({error.reason}): save it as UTF-8", None)
+        source.problem = (f"{where()} is not UTF-8 ({error.reason}): save it as UTF-8", None)
         return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        source.problem = (f"{where} is not valid YAML{at}: {problem}", None)
+        source.problem = (f"{where()} is not valid YAML{at}: {problem}", None)
         return None
     if not isinstance(parsed, dict):
         source.problem = (
-            f"{where} must be a mapping of fields (source_id: ..., publisher: ...)",
+            f"{where()} must be a mapping of fields (source_id: ..., publisher: ...)",
             None,
         )
         return None
@@ -324,16 +327,16 @@ def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
     if unknown or missing:
         parts = [f"missing field {key!r}" for key in missing]
         parts += [f"unknown field {key!r}" for key in unknown]
-        source.problem = (f"{where}: {'; '.join(parts)} (fields: raw/README.md)", None)
+        source.problem = (f"{where()}: {'; '.join(parts)} (fields: raw/README.md)", None)
         return None
     try:
         metadata = {key: _text(key, parsed.get(key)) for key in SOURCE_COLUMNS}
     except ValueError as error:
-        source.problem = (f"{where}: {error}", None)
+        source.problem = (f"{where()}: {error}", None)
         return None
     if metadata["source_id"] != source.folder.name:
         source.problem = (
-            f"{where}: source_id {metadata['source_id']!r} does not match its folder name "
+            f"{where()}: source_id {metadata['source_id']!r} does not match its folder name "
             f"{source.folder.name!r}: rename one of them",
             None,
         )
@@ -347,10 +350,9 @@ def _attach_text(source: SourceFolder) -> bytes | None:
     entry = source.metadata.get("text")
     if not entry:
         return None
-    where = shown(source.folder / SOURCE_FILE)
     path, data, refusal = _find_text(entry, source.folder)
     if refusal is not None:
-        source.problem = (f"{where}: {refusal}", "text")
+        source.problem = (f"{shown(source.folder / SOURCE_FILE)}: {refusal}", "text")
         source.text_status = f"{refusal}: the source is rejected"
         return data
     if path is None:
@@ -363,7 +365,8 @@ def _attach_text(source: SourceFolder) -> bytes | None:
         source.text = parse_text(path, data)
     except UnicodeDecodeError as error:
         source.problem = (
-            f"{where}: text {entry!r} ({shown(path)}) is not UTF-8 ({error.reason}): "
+            f"{shown(source.folder / SOURCE_FILE)}: text {entry!r} ({shown(path)}) is not UTF-8 "
+            f"({error.reason}): "
             "save it as UTF-8",
             "text",
         )
@@ -405,9 +408,8 @@ def _read_figures(source: SourceFolder) -> None:
         if not path.exists() and not path.is_symlink():
             source.reject(None, f"{where} is missing: a source folder needs its figures")
             return
-        data = read_limited(
-            file_in_folder(path, source.folder), MAX_FILE_BYTES[FIGURES_FILE], where, FIGURES_FILE
-        )
+        target = file_in_folder(path, source.folder)
+        data = read_limited(target, MAX_FILE_BYTES[FIGURES_FILE], FIGURES_FILE, path)
     except Refused as error:
         source.reject(None, str(error))
         return
