@@ -385,7 +385,7 @@ def bench_size(
     folder, figures, sources = corpus(size, log)
     home = work / f"dagster_home-{size}"
     home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     env = {**env, "DAGSTER_HOME": str(home), "RAW_DIR": str(folder)}
     warehouse = Path(env["WAREHOUSE_PATH"])
     for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):

@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from orchestration.confine import Refused
 from orchestration.figures.coverage import UNCOVERED, coverage, read_exclusions, summary
 from orchestration.figures.coverage import unused_exclusions as _unused
 from orchestration.figures.dimensions import figures_warnings
@@ -80,14 +81,19 @@ def _coverage(args: argparse.Namespace) -> int:
     if source.empty:
         print(f"error: {folder} does not load: run `check` first", file=sys.stderr)
         return 2
-    path = resolve_text(source["text"].iloc[0], folder)
-    if path is None:
-        print(
-            "error: the source's text is not on this machine (source.yaml `text:`)", file=sys.stderr
-        )
+    try:
+        path = resolve_text(source["text"].iloc[0], folder)
+        if path is None:
+            print(
+                "error: the source's text is not on this machine (source.yaml `text:`)",
+                file=sys.stderr,
+            )
+            return 2
+        text = load_text(path)
+        exclusions = read_exclusions(folder / EXCLUSIONS_FILE)
+    except (Refused, OSError, UnicodeDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    text = load_text(path)
-    exclusions = read_exclusions(folder / EXCLUSIONS_FILE)
     figures = batch.figures[batch.figures["source_id"] == folder.name].to_dict("records")
     rows = coverage(text, figures, exclusions)
     for language, counts in summary(rows).items():

@@ -10,14 +10,23 @@ figure the curator missed, or an exclusion not yet written down.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.confine import Refused, file_in_folder, read_limited, shown
 from orchestration.figures.numbers import RANK, Mention, mentions, same_value
 from orchestration.figures.numbers import kind_for_unit as _kind_for_unit
 from orchestration.figures.provenance import SourceText
+from orchestration.limits import (
+    MAX_FIELD_CHARS,
+    MAX_FILE_BYTES,
+    control_character,
+    control_message,
+    length_message,
+)
 
 FIGURE, DATE, EXCLUDED, UNCOVERED = "figure", "date", "excluded", "uncovered"
 LANGUAGES = ("zh", "en")
@@ -70,24 +79,72 @@ class Covered:
     context: str
 
 
+class ExclusionsProblem(Refused):
+    """What is wrong with an exclusions.csv, naming the file and the line."""
+
+
 def read_exclusions(path: Path) -> list[Exclusion]:
-    """raw/<source_id>/exclusions.csv (language, quote, reason); none when the file is absent."""
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in EXCLUSION_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(
-                f"{path}: missing column {missing[0]!r} (columns: language,quote,reason)"
-            )
-        rows = list(reader)
+    """raw/<source_id>/exclusions.csv (language, quote, reason); none when the file is absent.
+
+    Raises ExclusionsProblem (a ValueError) naming the file, and the line where there is one,
+    when the file is a link out of its folder, too large, not UTF-8 or breaks the format.
+    """
+    try:
+        if not path.exists() and not path.is_symlink():
+            return []
+        target = file_in_folder(path, path.parent)
+        data = read_limited(target, MAX_FILE_BYTES["exclusions.csv"], "exclusions.csv", path)
+    except Refused as error:
+        raise ExclusionsProblem(str(error)) from error
+    except OSError as error:
+        raise ExclusionsProblem(f"{shown(path)} cannot be read ({error.strerror})") from error
+    return parse_exclusions(data, shown(path))
+
+
+def parse_exclusions(data: bytes, where: str) -> list[Exclusion]:
+    """The exclusions of an exclusions.csv's bytes; ExclusionsProblem at the first fault."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ExclusionsProblem(
+            f"{where} is not UTF-8 (line {line}, byte 0x{data[error.start]:02x}): "
+            "re-save it as UTF-8"
+        ) from error
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = []
+    try:
+        header = [name.strip() for name in next(reader, [])]
+        line = reader.line_num
+        for fields in reader:
+            start, line = line + 1, reader.line_num
+            if any(value.strip() for value in fields):
+                rows.append((start, fields))
+    except csv.Error as error:
+        raise ExclusionsProblem(
+            f"{where}: malformed CSV at line {reader.line_num + 1}: {error}"
+        ) from error
+    missing = [c for c in EXCLUSION_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in EXCLUSION_COLUMNS]
+    if missing or unknown or len(set(header)) != len(header):
+        wrong = f"missing column {missing[0]!r}" if missing else "unknown or repeated column"
+        raise ExclusionsProblem(f"{where}: {wrong} in the header (columns: language,quote,reason)")
     exclusions = []
-    for line, row in enumerate(rows, start=2):
-        if row["language"] not in LANGUAGES or not row["quote"] or not row["reason"]:
-            raise ValueError(
-                f"{path} line {line}: language must be zh or en, quote and reason not empty"
+    for start, fields in rows:
+        at = f"{where} line {start}"
+        if len(fields) != len(header):
+            raise ExclusionsProblem(
+                f"{at}: {len(fields)} fields where the header has {len(header)}; "
+                "quote values that contain commas"
             )
+        row = dict(zip(header, fields, strict=True))
+        for column in EXCLUSION_COLUMNS:
+            if len(row[column]) > MAX_FIELD_CHARS:
+                raise ExclusionsProblem(f"{at}: {length_message(column, len(row[column]))}")
+            if (character := control_character(row[column])) is not None:
+                raise ExclusionsProblem(f"{at}: {control_message(column, character)}")
+        if row["language"] not in LANGUAGES or not row["quote"] or not row["reason"]:
+            raise ExclusionsProblem(f"{at}: language must be zh or en, quote and reason not empty")
         exclusions.append(Exclusion(row["language"], row["quote"], row["reason"]))
     return exclusions
 

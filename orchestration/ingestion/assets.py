@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -185,8 +186,8 @@ def _pandera_sample(conn) -> tuple[int, pd.DataFrame]:
     frame = frame.where(frame.notna(), None)
     for column in ("period_start", "period_end"):
         frame[column] = sample[column].astype(str).str[:10]
-    # the value as a curator writes it: 197700000000, not 197700000000.0
-    frame["value"] = [f"{v:.15g}" if abs(v) < 1e15 else repr(v) for v in sample["value"]]
+    # the value as a curator writes it, a plain decimal: 197700000000, not 1.977e+11
+    frame["value"] = [np.format_float_positional(v, trim="-") for v in sample["value"]]
     _, problems = validate_rows(frame.reset_index(drop=True), FigureSchema)
     failures = pd.DataFrame(
         [

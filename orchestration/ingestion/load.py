@@ -45,6 +45,7 @@ from orchestration.ingestion.raw_files import (
 )
 from orchestration.schemas.contract_sql import (
     MACROS,
+    TYPED_COLUMNS,
     VALUE_TEXT,
     column_rules,
     literal,
@@ -54,6 +55,7 @@ from orchestration.schemas.contract_sql import (
     quote_text,
     quote_token,
     row_rules,
+    typed_from_text,
 )
 from orchestration.schemas.figures import COLUMNS, REQUIRED_COLUMNS
 from orchestration.schemas.validation import ROW_CHECK_MESSAGES
@@ -121,7 +123,7 @@ MEMORY_LIMIT = "2GB"
 UNPARSED = "_raw_unparsed"
 INCOMING = "_raw_incoming"
 STAGED_COLUMNS = (*LINEAGE_COLUMNS, *COLUMNS)
-TYPED = {"value": "double", "period_start": "date", "period_end": "date"}
+TYPED = TYPED_COLUMNS
 # At most this many parallel scans of figures.csv files (see `_csv_rows`).
 MAX_SCANS = 16
 CSV_REJECTS = "; ".join(
@@ -322,11 +324,22 @@ def _delete_rows(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> None
         conn.execute(f"delete from {table} where source_id in (select unnest(?))", [source_ids])
 
 
+def _typed(rows: str) -> str:
+    """SQL: the rows, with each typed column computed once from its text, as _<column>_typed."""
+    typed = ", ".join(f"{typed_from_text(c)} as _{c}_typed" for c in TYPED)
+    return f"(select *, {typed} from {rows})"
+
+
 def _loadable() -> str:
-    """SQL: a staged row can be typed into raw.figures (it may still break a rule)."""
-    required = [c for c in REQUIRED_COLUMNS if c not in TYPED]
-    casts = [f"try_cast({c} as {t}) is not null" for c, t in TYPED.items()]
-    return " and ".join([f"{c} is not null" for c in required] + casts)
+    """SQL over `_typed` rows: a staged row can be typed into raw.figures (it may still break a
+    rule).
+
+    A value too large for a double (a plain decimal of 400 digits) stays aside too: typed, it
+    would read `inf`, and its rejection must show the value as written.
+    """
+    required = [f"{c} is not null" for c in REQUIRED_COLUMNS if c not in TYPED]
+    typed = [f"_{c}_typed is not null" for c in TYPED]
+    return " and ".join([*required, *typed, "isfinite(_value_typed)"])
 
 
 def _insert(
@@ -334,14 +347,16 @@ def _insert(
 ) -> None:
     """Rows (staging layout, all VARCHAR) into raw.figures, or those that cannot be typed aside."""
     if not typed:
+        columns = ", ".join(STAGED_COLUMNS)
         conn.execute(
-            f"insert into {UNPARSED} by name select * from {rows} where not ({_loadable()})"
+            f"insert into {UNPARSED} by name select {columns} from {_typed(rows)} "
+            f"where not ({_loadable()})"
         )
         return
-    casts = ", ".join(f"try_cast({c} as {t}) as {c}" for c, t in TYPED.items())
+    columns = ", ".join(f"_{c}_typed as {c}" if c in TYPED else c for c in STAGED_COLUMNS)
     conn.execute(
-        f"insert into raw.figures by name select * replace ({casts}), ?::timestamp as loaded_at "
-        f"from {rows} where {_loadable()}",
+        f"insert into raw.figures by name select {columns}, ?::timestamp as loaded_at "
+        f"from {_typed(rows)} where {_loadable()}",
         [loaded_at],
     )
 
@@ -530,8 +545,8 @@ def _incoming_view(
         create or replace temp view {INCOMING} as
         {_loaded_as_text(where)}
         union all by name
-        select *, try_cast(value as double) as v, try_cast(period_start as date) as start_day,
-               try_cast(period_end as date) as end_day
+        select *, {typed_from_text("value")} as v, {typed_from_text("period_start")} as start_day,
+               {typed_from_text("period_end")} as end_day
         from {UNPARSED}
         """
     )
@@ -542,13 +557,16 @@ def _check(
     folders: list[SourceFolder],
     report: LoadReport,
     relation: str,
-    quotes: bool = True,
+    settled: bool = False,
 ) -> pd.DataFrame:
     """Every row of the relation that breaks the contract, with its reason (the rest loads).
 
     The relation has the figure columns as VARCHAR, the lineage, and `v`, `start_day`,
-    `end_day` typed (see `_loaded_as_text`). Without `quotes`, the provenance rule is skipped.
+    `end_day` typed (see `_loaded_as_text`). For rows a load has `settled`, the costly rules
+    that only a row's own text decides (the quote states the value, free text holds no control
+    character) are skipped: the table cannot change them, the seeds neither.
     """
+    quotes = not settled
     texts = pd.DataFrame(
         [(f.source_id, f.text.zh, f.text.en, f.text.path.name) for f in folders if f.text],
         columns=["source_id", "text_zh", "text_en", "text_name"],
@@ -574,7 +592,7 @@ def _check(
         """
     )
     en_needed = "quote_en is not null and translation_discrepancy is distinct from 'value'"
-    columns, whole_rows = column_rules(), row_rules()
+    columns, whole_rows = column_rules(controls=not settled), row_rules()
     flagged = conn.execute(
         f"""
         with typed as (
@@ -646,15 +664,16 @@ def _check(
 def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Loaded figures that break the contract now (none, unless the table or the seeds moved).
 
-    The same SQL as the load over raw.figures as stored, every rule but the quotes (the costly
-    one, which the load settled row by row; the asset check re-runs it with pandera on a
-    sample): what the asset check reports.
+    The same SQL as the load over raw.figures as stored, every rule but the quotes and the
+    search for control characters (the costly ones, which the load settled row by row and the
+    seeds cannot change; the asset check re-runs them with pandera on a sample): what the asset
+    check reports.
     """
     ensure_raw_schema(conn)
     conn.execute(MACROS)
     conn.execute(f"create or replace temp view _loaded_figures as {_loaded_as_text()}")
     try:
-        return _check(conn, [], LoadReport(counts={}), "_loaded_figures", quotes=False)
+        return _check(conn, [], LoadReport(counts={}), "_loaded_figures", settled=True)
     finally:
         conn.execute("drop view if exists _loaded_figures")
 

@@ -7,6 +7,12 @@ figures.csv, and a line-by-line reading with Python's csv module for the few fil
 cannot read cleanly (a wrong header, a stray field, a quoted line break, a GBK export). Nothing
 is dropped: a row is either loaded or rejected with the file, the line, the column and what to
 do. Line numbers are those of the file as an editor shows them (the header is line 1).
+
+raw/ is contributed input (docs/security.md). A folder's files are read only through
+`orchestration/confine.py` (no link out of the folder, nothing over its size limit), source.yaml
+only as plain data (`strict_yaml`), and its text only from the folders `resolve_text` allows.
+Whatever is wrong with any file of a folder, optional ones included, rejects that folder alone,
+with a reason that names the file; the other folders load.
 """
 
 from __future__ import annotations
@@ -15,18 +21,30 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from orchestration.figures.provenance import SourceText, load_text, resolve_text
+from orchestration.confine import (
+    Refused,
+    file_in_folder,
+    folder_problem,
+    printable,
+    read_limited,
+    shown,
+)
+from orchestration.figures.coverage import ExclusionsProblem, parse_exclusions
+from orchestration.figures.provenance import SourceText, parse_text, read_text, resolve_text
+from orchestration.ingestion import strict_yaml
+from orchestration.limits import MAX_FILE_BYTES, MAX_ROWS
 from orchestration.paths import SEEDS_DIR, display
 from orchestration.schemas.figures import (
     COLUMNS,
+    ID_PATTERN,
     REQUIRED_COLUMNS,
     SOURCE_COLUMNS,
     SOURCE_REQUIRED,
@@ -37,14 +55,14 @@ from orchestration.schemas.validation import validate_rows
 SOURCE_FILE = "source.yaml"
 FIGURES_FILE = "figures.csv"
 EXCLUSIONS_FILE = "exclusions.csv"
+CONTRACT_FILES = (SOURCE_FILE, FIGURES_FILE, EXCLUSIONS_FILE)
 LINEAGE_COLUMNS = ("source_id", "source_file", "source_row", "file_hash")
 REJECTED_COLUMNS = (
     "source_id", "source_file", "source_row", "figure_id", "column_name", "reason", "record",
     "file_hash",
 )  # fmt: skip
 # Bump when a rule changes in a way the seeds do not show: every source is then re-checked.
-CONTRACT_VERSION = "2"
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+CONTRACT_VERSION = "3"
 
 
 @dataclass
@@ -84,13 +102,13 @@ class SourceFolder:
 
     @property
     def figures_path(self) -> str:
-        return display(self.folder / FIGURES_FILE)
+        return shown(self.folder / FIGURES_FILE)
 
     def reject(self, line: int | None, reason: str, record: dict | None = None, column=None):
         self.rejections.append(
             Rejection(
                 source_id=self.source_id,
-                source_file=self.figures_path if line else display(self.folder),
+                source_file=self.figures_path if line else shown(self.folder),
                 source_row=line,
                 figure_id=(record or {}).get("figure_id") or None,
                 column_name=column,
@@ -102,15 +120,18 @@ class SourceFolder:
 
     def reject_all(self, reason: str, column: str | None = None) -> None:
         """A problem of the whole folder: every row it has is rejected with it."""
-        if not self.rows:
+        if not self.rows and all(r.reason != reason for r in self.rejections):
             self.reject(None, reason, column=column)
         for line, record in self.rows:
             self.reject(line, f"{self.figures_path} line {line}: {reason}", record, column)
         self.rows = []
 
     def read_with_python(self) -> None:
-        """Read figures.csv line by line (the slow, exact path), instead of with DuckDB."""
-        self.header, self.rows = None, []
+        """Read figures.csv line by line (the slow, exact path), instead of with DuckDB.
+
+        What the file gives replaces what an earlier reading gave: it is read whole again.
+        """
+        self.header, self.rows, self.rejections = None, [], []
         _read_figures(self)
         if self.problem:
             self.reject_all(*self.problem)
@@ -133,55 +154,125 @@ def contract_hash() -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class FolderFiles:
+    """A folder's contract files as read: their bytes (None when absent), and the refused ones."""
+
+    data: dict[str, bytes | None] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why a folder is not read at all: its name is no source id, or it is a link out of raw/."""
+    if re.fullmatch(ID_PATTERN, folder.name) is None:
+        return (
+            f"the folder {printable(folder.name)!r} in {display(folder.parent)} is not named as "
+            "a source: a folder's name is its source_id, of lowercase letters, digits, '.', '_' "
+            "and '-', starting with a letter or a digit (raw/README.md)"
+        )
+    return folder_problem(folder, folder.parent)
+
+
 def folder_hash(folder: Path) -> str:
     """sha256 over the folder's contract files, its article text and the contract.
 
     What the `make run` fingerprint and the raw/ sensor compare: the loader's own hash
-    (`scan_folder`) covers the same, from the files it has read anyway.
+    (`scan_folder`) covers the same, from the files it has read anyway. A folder or file that
+    is refused is hashed by its refusal, and is never read.
     """
+    problem = _folder_problem(folder)
+    if problem:
+        return _hash(FolderFiles(), None, problem)
     files = _contract_files(folder)
-    return _hash(files, _text_path(folder, files[SOURCE_FILE]))
+    return _hash(files, _text_of(folder, files.data[SOURCE_FILE]))
 
 
-def _text_path(folder: Path, source_yaml: bytes | None) -> Path | None:
+def _text_of(folder: Path, source_yaml: bytes | None) -> bytes | None:
     """The article text source.yaml names, if it parses and this machine has the text."""
     try:
-        data = yaml.load((source_yaml or b"").decode("utf-8-sig"), Loader=YAML_LOADER)  # noqa: S506
+        data = strict_yaml.load((source_yaml or b"").decode("utf-8-sig"))
     except (UnicodeDecodeError, yaml.YAMLError):
         return None
     entry = data.get("text") if isinstance(data, dict) else None
-    return resolve_text(str(entry), folder) if entry else None
+    if not isinstance(entry, str | int | float) or entry == "":
+        return None
+    return _find_text(str(entry), folder)[1]
 
 
-def _contract_files(folder: Path) -> dict[str, bytes | None]:
-    names = (SOURCE_FILE, FIGURES_FILE, EXCLUSIONS_FILE)
-    return {n: (folder / n).read_bytes() if (folder / n).is_file() else None for n in names}
+def _find_text(entry: str, folder: Path) -> tuple[Path | None, bytes | None, str | None]:
+    """(path, bytes, refusal) of a source's text: bytes stand for a refusal in the hash."""
+    try:
+        path = resolve_text(entry, folder)
+        return (path, read_text(path), None) if path else (None, None, None)
+    except Refused as error:
+        refusal = str(error)
+    except OSError as error:
+        refusal = f"text {entry!r} cannot be read ({error.strerror})"
+    return None, b"\0refused " + refusal.encode(), refusal
 
 
-def _hash(files: dict[str, bytes | None], text: Path | None) -> str:
+def _contract_files(folder: Path) -> FolderFiles:
+    """Each contract file's bytes, read only when it is a file of the folder within its limit."""
+    files = FolderFiles()
+    for name in CONTRACT_FILES:
+        path = folder / name
+        files.data[name] = None
+        try:
+            if not path.exists() and not path.is_symlink():
+                continue
+            files.data[name] = read_limited(
+                file_in_folder(path, folder), MAX_FILE_BYTES[name], name, path
+            )
+        except Refused as error:
+            files.refused[name] = str(error)
+        except OSError as error:
+            files.refused[name] = f"{shown(path)} cannot be read ({error.strerror})"
+    return files
+
+
+def _hash(files: FolderFiles, text: bytes | None, problem: str | None = None) -> str:
     digest = hashlib.sha256(contract_hash().encode())
-    for name, data in files.items():
+    if problem is not None:
+        digest.update(b"\0folder refused " + problem.encode())
+    for name in CONTRACT_FILES:
         digest.update(name.encode())
-        digest.update(b"\0missing" if data is None else data)
+        if name in files.refused:
+            digest.update(b"\0refused " + files.refused[name].encode())
+        else:
+            data = files.data.get(name)
+            digest.update(b"\0missing" if data is None else data)
     if text is not None:
         digest.update(b"text")
-        digest.update(text.read_bytes())
+        digest.update(text)
     return digest.hexdigest()
 
 
 def scan_folder(folder: Path) -> SourceFolder:
     """Metadata, hash and the header of figures.csv: what is needed before DuckDB reads it."""
-    source = SourceFolder(source_id=folder.name, folder=folder)
+    source = SourceFolder(source_id=printable(folder.name), folder=folder)
+    problem = _folder_problem(folder)
+    if problem:  # nothing in it is read
+        source.file_hash = _hash(FolderFiles(), None, problem)
+        source.problem = (problem, None)
+        source.reject(None, problem)
+        return source
     files = _contract_files(folder)
-    _read_metadata(source)
-    source.file_hash = _hash(files, source.text.path if source.text else None)
-    _inspect_figures(source, files[FIGURES_FILE])
+    text = _read_metadata(source, files)
+    source.file_hash = _hash(files, text)
+    if source.problem is None:
+        _check_exclusions(source, files)
+    if source.problem is None and FIGURES_FILE in files.refused:
+        source.problem = (files.refused[FIGURES_FILE], None)
+    _inspect_figures(source, files)
+    if source.problem:  # the folder is rejected whole: no source row, no figure
+        source.metadata, source.text = None, None
     return source
 
 
-def _inspect_figures(source: SourceFolder, data: bytes | None) -> None:
+def _inspect_figures(source: SourceFolder, files: FolderFiles) -> None:
     """Decide how figures.csv is read: DuckDB when its header is right, else Python."""
-    if source.problem or not data:
+    data = files.data[FIGURES_FILE]
+    if source.problem or FIGURES_FILE in files.refused or not data:
         source.read_with_python()
         return
     first = data[: data.find(b"\n") + 1]
@@ -190,94 +281,141 @@ def _inspect_figures(source: SourceFolder, data: bytes | None) -> None:
     except (UnicodeDecodeError, csv.Error):
         header = []
     records = data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1)
-    if not header or not first or records < 1 or _header_problem(header):
+    # Python counts the rows of a file with more lines than a source may have rows exactly.
+    if not header or not first or not 1 <= records <= MAX_ROWS or _header_problem(header):
         source.read_with_python()
         return
     source.header = tuple(header)
     source.records = records
 
 
-def _read_metadata(source: SourceFolder) -> None:
-    path = source.folder / SOURCE_FILE
-    where = display(path)
-    if not path.is_file():
+def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
+    """source.yaml into `source.metadata`, or `source.problem`; the text's bytes for the hash."""
+    data = files.data[SOURCE_FILE]
+
+    def where() -> str:  # only a problem needs it: shown() resolves the folder
+        return shown(source.folder / SOURCE_FILE)
+
+    if SOURCE_FILE in files.refused:
+        source.problem = (files.refused[SOURCE_FILE], None)
+        return None
+    if data is None:
         source.problem = (
-            f"{where} is missing: every source folder needs one (raw/README.md)",
+            f"{where()} is missing: every source folder needs one (raw/README.md)",
             None,
         )
-        return
+        return None
     try:
-        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=YAML_LOADER)  # noqa: S506
+        parsed = strict_yaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
-        source.problem = (f"{where} is not UTF-8 ({error.reason}): save it as UTF-8", None)
-        return
+        source.problem = (f"{where()} is not UTF-8 ({error.reason}): save it as UTF-8", None)
+        return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        source.problem = (f"{where} is not valid YAML{at}: {problem}", None)
-        return
-    if not isinstance(data, dict):
+        source.problem = (f"{where()} is not valid YAML{at}: {problem}", None)
+        return None
+    if not isinstance(parsed, dict):
         source.problem = (
-            f"{where} must be a mapping of fields (source_id: ..., publisher: ...)",
+            f"{where()} must be a mapping of fields (source_id: ..., publisher: ...)",
             None,
         )
-        return
-    unknown = sorted(set(data) - set(SOURCE_COLUMNS))
-    missing = [key for key in SOURCE_REQUIRED if data.get(key) in (None, "")]
+        return None
+    unknown = sorted(str(key) for key in parsed if key not in SOURCE_COLUMNS)
+    missing = [key for key in SOURCE_REQUIRED if parsed.get(key) in (None, "")]
     if unknown or missing:
         parts = [f"missing field {key!r}" for key in missing]
         parts += [f"unknown field {key!r}" for key in unknown]
-        source.problem = (f"{where}: {'; '.join(parts)} (fields: raw/README.md)", None)
-        return
-    if str(data["source_id"]) != source.folder.name:
+        source.problem = (f"{where()}: {'; '.join(parts)} (fields: raw/README.md)", None)
+        return None
+    try:
+        metadata = {key: _text(key, parsed.get(key)) for key in SOURCE_COLUMNS}
+    except ValueError as error:
+        source.problem = (f"{where()}: {error}", None)
+        return None
+    if metadata["source_id"] != source.folder.name:
         source.problem = (
-            f"{where}: source_id {data['source_id']!r} does not match its folder name "
+            f"{where()}: source_id {metadata['source_id']!r} does not match its folder name "
             f"{source.folder.name!r}: rename one of them",
             None,
         )
-        return
-    source.metadata = {key: _text(data.get(key)) for key in SOURCE_COLUMNS}
-    _attach_text(source)
+        return None
+    source.metadata = metadata
+    return _attach_text(source)
 
 
-def _attach_text(source: SourceFolder) -> None:
+def _attach_text(source: SourceFolder) -> bytes | None:
     """Find the source's text, if this machine has it, for the verbatim quote check."""
     entry = source.metadata.get("text")
     if not entry:
-        return
-    path = resolve_text(entry, source.folder)
+        return None
+    path, data, refusal = _find_text(entry, source.folder)
+    if refusal is not None:
+        source.problem = (f"{shown(source.folder / SOURCE_FILE)}: {refusal}", "text")
+        source.text_status = f"{refusal}: the source is rejected"
+        return data
     if path is None:
         source.text_status = (
             f"text {entry!r} not found (looked beside source.yaml and in SOURCE_TEXT_PATH): "
             "quotes not checked against it"
         )
+        return None
+    try:
+        source.text = parse_text(path, data)
+    except UnicodeDecodeError as error:
+        source.problem = (
+            f"{shown(source.folder / SOURCE_FILE)}: text {entry!r} ({shown(path)}) is not UTF-8 "
+            f"({error.reason}): "
+            "save it as UTF-8",
+            "text",
+        )
+        return data
+    source.text_status = f"quotes checked against {shown(path)}"
+    return data
+
+
+def _check_exclusions(source: SourceFolder, files: FolderFiles) -> None:
+    """exclusions.csv is optional, but a broken one rejects its folder like any other file."""
+    if EXCLUSIONS_FILE in files.refused:
+        source.problem = (files.refused[EXCLUSIONS_FILE], None)
+        return
+    data = files.data[EXCLUSIONS_FILE]
+    if data is None:
         return
     try:
-        source.text = load_text(path)
-    except (OSError, UnicodeDecodeError) as error:
-        source.text_status = f"text {display(path)} unreadable ({error}): quotes not checked"
-        return
-    source.text_status = f"quotes checked against {display(path)}"
+        parse_exclusions(data, shown(source.folder / EXCLUSIONS_FILE))
+    except ExclusionsProblem as error:
+        source.problem = (str(error), None)
 
 
-def _text(value: object) -> str | None:
+def _text(key: str, value: object) -> str | None:
+    """A field of source.yaml as the text the contract checks: scalars, or a list of them."""
     if value is None or value == "":
         return None
-    if isinstance(value, list):
+    scalar = str | int | float | bool
+    if isinstance(value, list) and all(isinstance(item, scalar) for item in value):
         return ",".join(str(item) for item in value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
+    if not isinstance(value, scalar):
+        raise ValueError(f"field {key!r} holds a {type(value).__name__}: write it as text")
     return str(value)
 
 
 def _read_figures(source: SourceFolder) -> None:
     path = source.folder / FIGURES_FILE
-    where = display(path)
-    if not path.is_file():
-        source.reject(None, f"{where} is missing: a source folder needs its figures")
+    where = shown(path)
+    try:
+        if not path.exists() and not path.is_symlink():
+            source.reject(None, f"{where} is missing: a source folder needs its figures")
+            return
+        target = file_in_folder(path, source.folder)
+        data = read_limited(target, MAX_FILE_BYTES[FIGURES_FILE], FIGURES_FILE, path)
+    except Refused as error:
+        source.reject(None, str(error))
         return
-    data = path.read_bytes()
+    except OSError as error:
+        source.reject(None, f"{where} cannot be read ({error.strerror})")
+        return
     if not data.strip():
         source.reject(None, f"{where} is empty: write a header line and one row per figure")
         return
@@ -308,6 +446,14 @@ def _read_figures(source: SourceFolder) -> None:
                 rows.append((start, fields))
     except csv.Error as error:
         source.reject(None, f"{where}: malformed CSV at line {reader.line_num + 1}: {error}")
+        return
+    if len(rows) > MAX_ROWS:
+        reason = (
+            f"{where} has {len(rows):,} rows, over the limit of {MAX_ROWS:,} per source "
+            "(raw/README.md): split it into several source folders"
+        )
+        source.reject(None, reason)
+        source.problem = source.problem or (reason, None)
         return
     problem = _header_problem(header)
     for start, fields in rows:
@@ -356,12 +502,12 @@ def validate_sources(folders: list[SourceFolder]) -> pd.DataFrame:
     for index, messages in problems.items():
         folder = with_metadata[index]
         text = "; ".join(message for _, message in messages)
-        folder.problem = (f"{display(folder.folder / SOURCE_FILE)}: {text}", messages[0][0])
+        folder.problem = (f"{shown(folder.folder / SOURCE_FILE)}: {text}", messages[0][0])
         folder.metadata = None
         folder.text = None
         folder.read_with_python()
     valid = valid.assign(
-        source_file=[display(with_metadata[i].folder / SOURCE_FILE) for i in valid.index],
+        source_file=[shown(with_metadata[i].folder / SOURCE_FILE) for i in valid.index],
         file_hash=[with_metadata[i].file_hash for i in valid.index],
     )
     return valid.reset_index(drop=True)

@@ -9,14 +9,21 @@ confirmed here for the common forms (1977亿, 80万, 24.3%, 197.7 billion); a qu
 confirm goes to `numbers.supporting_mention` in Python, which decides.
 
 The SQL reads a relation whose figure columns are VARCHAR, trimmed, with '' as NULL, plus `v`
-(value as DOUBLE), `start_day` and `end_day` (DATE) and `duplicate_in_source` (BOOLEAN).
+(value as DOUBLE), `start_day` and `end_day` (DATE) and `duplicate_in_source` (BOOLEAN). `v`,
+`start_day` and `end_day` are typed only from text of the contract's format (`typed_from_text`):
+DuckDB alone would read `1397_0000_0000`, `nan` or `2024/01/01`.
 """
 
 from __future__ import annotations
 
 from orchestration.figures.messages import period_mismatch_sql
+from orchestration.limits import CONTROL_PATTERN, MAX_FIELD_CHARS
 from orchestration.schemas.figures import (
+    COLUMNS,
+    DATE_PATTERN,
+    DECIMAL_PATTERN,
     DISCREPANCIES,
+    FREE_TEXT_COLUMNS,
     GROWTH_MEASURES,
     ID_PATTERN,
     PERCENT_MAX,
@@ -28,17 +35,33 @@ from orchestration.schemas.figures import (
     SCOPES,
     SHARE_MEASURES,
 )
-from orchestration.schemas.validation import SEED_OF_COLUMN
+from orchestration.schemas.validation import NOT_A_DATE, NOT_A_NUMBER, SEED_OF_COLUMN
 
 # The value as the curator wrote it, or as DuckDB reads it back once typed (197700000000).
 VALUE_TEXT = "coalesce(value, num_text(v))"
 TYPED_OF = {"value": "v", "period_start": "start_day", "period_end": "end_day"}
 
-# py_repr: Python's repr() of a string, as the messages of validation.py show values.
-MACROS = """
+# Columns typed from their text (`typed_from_text`); every other column is a field of text,
+# with the length limit of orchestration/limits.py, and the free text (FREE_TEXT_COLUMNS, as in
+# the pandera model) may hold no control character: in a key or an id one fails its own rule.
+TYPED_COLUMNS = {"value": "double", "period_start": "date", "period_end": "date"}
+TEXT_COLUMNS = tuple(c for c in COLUMNS if c not in TYPED_COLUMNS)
+
+# py_repr: Python's repr() of a string, as the messages of validation.py show values; control
+# characters escaped as repr escapes them, so that no message carries one into a log.
+MACROS = r"""
+create or replace temp macro py_controls(s) as
+    case when regexp_matches(s, '[\x00-\x1f\x7f-\x9f]') then array_to_string(list_transform(
+        string_split(s, ''), lambda c: case
+            when c = chr(9) then '\t' when c = chr(10) then '\n' when c = chr(13) then '\r'
+            when unicode(c) < 32 or unicode(c) between 127 and 159
+                then '\x' || lower(printf('%02X', unicode(c)))
+            else c end), '')
+    else s end;
 create or replace temp macro py_repr(s) as
-    case when contains(s, '''') and not contains(s, '"') then '"' || s || '"'
-         else '''' || replace(replace(s, '\\', '\\\\'), '''', '\\''') || '''' end;
+    case when contains(s, '''') and not contains(s, '"')
+         then '"' || py_controls(replace(s, '\', '\\')) || '"'
+         else '''' || py_controls(replace(replace(s, '\', '\\'), '''', '\''')) || '''' end;
 create or replace temp macro num_text(x) as
     case when x = trunc(x) and x < 1e15 then cast(cast(x as bigint) as varchar)
          else cast(x as varchar) end;
@@ -52,8 +75,21 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def typed_from_text(column: str) -> str:
+    """SQL: a typed column from its text, NULL unless the text has the contract's format."""
+    pattern = DECIMAL_PATTERN if column == "value" else DATE_PATTERN
+    return (
+        f"case when regexp_full_match({column}, {literal(pattern)}) "
+        f"then try_cast({column} as {TYPED_COLUMNS[column]}) end"
+    )
+
+
 def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+class ColumnSql(str):
+    """The column at fault of a rule, computed in SQL for the rows that break it."""
 
 
 # A rule: (SQL condition that is true when the row breaks it, column at fault, SQL message).
@@ -80,8 +116,11 @@ def _format(column: str, pattern: str) -> Rule:
     )
 
 
-def column_rules() -> list[Rule]:
-    """The rules pandera checks column by column (keys, formats, types, emptiness, ids)."""
+def column_rules(controls: bool = True) -> list[Rule]:
+    """The rules pandera checks column by column (keys, formats, types, emptiness, ids).
+
+    Without `controls`, the one rule that searches every row's free text is left out.
+    """
     rules: list[Rule] = [
         ("figure_id is null", "figure_id", literal("figure_id is empty")),
         _format("figure_id", ID_PATTERN),
@@ -115,7 +154,7 @@ def column_rules() -> list[Rule]:
                 (
                     f"{column} is not null and {day} is null",
                     column,
-                    f"'{column} ' || py_repr({column}) || ' is not a date (write YYYY-MM-DD)'",
+                    f"'{column} ' || py_repr({column}) || {literal(' ' + NOT_A_DATE)}",
                 )
             )
         elif column == "value":
@@ -123,12 +162,44 @@ def column_rules() -> list[Rule]:
                 (
                     "value is not null and v is null",
                     "value",
-                    "'value ' || py_repr(value) || ' is not a plain number "
-                    "(write 197700000000: no commas, no units)'",
+                    f"'value ' || py_repr(value) || {literal(' ' + NOT_A_NUMBER)}",
                 )
             )
     rules.append(_isin("translation_discrepancy", DISCREPANCIES))
-    return rules
+    rules += [_length_rule(column) for column in TEXT_COLUMNS]
+    return [*rules, _control_rule()] if controls else rules
+
+
+def _length_rule(column: str) -> Rule:
+    """A field of text no longer than the limit (limits.py's words). strlen (bytes, stored
+    with the string) bounds length (characters), so only a long field is counted."""
+    too_long = f" characters long, over the limit of {MAX_FIELD_CHARS:,} (raw/README.md): "
+    return (
+        f"strlen({column}) > {MAX_FIELD_CHARS} and length({column}) > {MAX_FIELD_CHARS}",
+        column,
+        f"'{column} is ' || length({column}) || {literal(too_long + 'shorten it')}",
+    )
+
+
+def _control_rule() -> Rule:
+    """Free text without a control character: one search over a row's free text, which is
+    what every row pays; which fields hold one is worked out only for the rows that do.
+
+    One message per field that holds one, as pandera gives (limits.py's words).
+    """
+    control = literal(CONTROL_PATTERN)
+    has = {c: f"regexp_matches({c}, {control})" for c in FREE_TEXT_COLUMNS}
+    first = "case " + " ".join(f"when {has[c]} then {literal(c)}" for c in has) + " end"
+    messages = ", ".join(
+        f"case when {has[c]} then '{c} contains a control character (U+' || "
+        f"printf('%04X', unicode(regexp_extract({c}, {control}))) || '): remove it' end"
+        for c in has
+    )
+    return (
+        f"regexp_matches(concat({', '.join(FREE_TEXT_COLUMNS)}), {control})",
+        ColumnSql(first),
+        f"array_to_string(list_filter([{messages}], lambda m: m is not null), '; ')",
+    )
 
 
 def _expected_unit() -> str:
@@ -216,7 +287,9 @@ def problems(rules: list[Rule]) -> str:
     """SQL: the list of {column_name, message} of the rules a row breaks, in rule order."""
     items = []
     for condition, column, message in rules:
-        column_sql = literal(column) if column else "null::varchar"
+        column_sql = (
+            column if isinstance(column, ColumnSql) else literal(column) if column else "null"
+        )
         items.append(
             f"case when coalesce({condition}, false) then "
             f"{{'column_name': {column_sql}, 'message': {message}}} end"

@@ -14,6 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from orchestration.figures.messages import period_mismatch, quote_value_mismatch
+from orchestration.limits import control_character, control_message, length_message
 from orchestration.schemas.figures import (
     PERCENT_MAX,
     PERCENT_MIN,
@@ -70,12 +71,21 @@ def _day(value: object) -> str:
     return str(value)[:10] if value is not None and not pd.isna(value) else "(empty)"
 
 
+NOT_A_NUMBER = "is not a plain number (write 197700000000: no commas, no units)"
+NOT_A_DATE = "is not a date (write YYYY-MM-DD)"
+FULL_MATCH = "full_match(pattern="
+
+
 def _column_message(column: str, check: str, failure_case: object) -> str:
     shown = repr(failure_case)
     if check.startswith("coerce_dtype") or check.startswith("dtype"):
         if "datetime" in check:
-            return f"{column} {shown} is not a date (write YYYY-MM-DD)"
-        return f"{column} {shown} is not a plain number (write 197700000000: no commas, no units)"
+            return f"{column} {shown} {NOT_A_DATE}"
+        return f"{column} {shown} {NOT_A_NUMBER}"
+    if check == "plain_number":
+        return f"{column} {shown} {NOT_A_NUMBER}"
+    if check == "iso_date":
+        return f"{column} {shown} {NOT_A_DATE}"
     if check.startswith("isin"):
         seed = SEED_OF_COLUMN.get(column)
         where = f" (add new keys to dbt_project/seeds/{seed})" if seed else ""
@@ -84,9 +94,13 @@ def _column_message(column: str, check: str, failure_case: object) -> str:
         return f"{column} is empty"
     if check == "field_uniqueness":
         return f"{column} {shown} appears more than once"
-    if check.startswith("str_matches"):
-        return f"{column} {shown} has the wrong format (expected {check[12:-1]})"
+    if check.startswith(FULL_MATCH):
+        return f"{column} {shown} has the wrong format (expected {check[len(FULL_MATCH) : -1]!r})"
+    if check == "no_control_characters":
+        return control_message(column, control_character(str(failure_case)) or "\0")
     if check.startswith("str_length"):
+        if str(failure_case):
+            return length_message(column, len(str(failure_case)))
         return f"{column} is empty"
     return f"{column} {shown} fails {check}"
 

@@ -10,6 +10,7 @@ from orchestration.figures.coverage import (
     FIGURE,
     UNCOVERED,
     Exclusion,
+    ExclusionsProblem,
     coverage,
     read_exclusions,
     summary,
@@ -66,6 +67,38 @@ def test_a_malformed_exclusions_file_names_its_line(tmp_path):
     path.write_text("language,quote,reason\nfr,un,deux\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
         read_exclusions(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"quote,reason\nx,y\n", "exclusions.csv: missing column 'language' in the header"),
+        (b"language,quote,reason,colour\nzh,x,y,z\n", "unknown or repeated column"),
+        (b"language,quote,reason\nzh,x,y,z\n", "line 2: 4 fields where the header has 3"),
+        (b"language,quote,reason\nzh,x\n", "line 2: 2 fields where the header has 3"),
+        (b'language,quote,reason\nzh,"x\n', "malformed CSV at line"),
+        ("language,quote,reason\nzh,游戏,y\n".encode("gbk"), "is not UTF-8 (line 2"),
+        (b"language,quote,reason\nzh,x\x1b[2J,y\n", "line 2: quote contains a control character"),
+        (b"language,quote,reason\nzh," + b"x" * 2001 + b",y\n", "line 2: quote is 2001 characters"),
+    ],
+)
+def test_every_fault_of_an_exclusions_file_is_one_line_naming_it(tmp_path, data, words):
+    path = tmp_path / EXCLUSIONS_FILE
+    path.write_bytes(data)
+    with pytest.raises(ExclusionsProblem) as raised:
+        read_exclusions(path)
+    message = str(raised.value)
+    assert words in message and "\n" not in message, message
+    assert message.startswith(str(path)), message
+
+
+def test_an_exclusions_file_that_links_out_of_its_folder_is_not_read(tmp_path):
+    (tmp_path / "outside.csv").write_text("language,quote,reason\nzh,x,y\n", encoding="utf-8")
+    folder = tmp_path / "source"
+    folder.mkdir()
+    (folder / EXCLUSIONS_FILE).symlink_to(tmp_path / "outside.csv")
+    with pytest.raises(ExclusionsProblem, match="is a link to a file outside"):
+        read_exclusions(folder / EXCLUSIONS_FILE)
 
 
 @needs_seed_text

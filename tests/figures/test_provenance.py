@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.confine import Refused
 from orchestration.figures.provenance import (
     TEXT_PATH_ENV,
+    TextRefused,
     load_text,
     quote_problems,
     resolve_text,
@@ -101,3 +103,46 @@ def test_every_seed_quote_occurs_verbatim_in_the_seed_article():
     assert "quotes checked against" in next(iter(batch.text_status.values()))
     for figure in batch.figures.itertuples():
         assert quote_problems(text, figure.quote_zh, figure.quote_en) == [], figure.figure_id
+
+
+def test_a_text_may_come_only_from_the_source_folder_and_the_text_folders(tmp_path, monkeypatch):
+    raw, texts, outside = tmp_path / "raw", tmp_path / "texts", tmp_path / "outside"
+    folder = copy_fixture(raw)
+    texts.mkdir()
+    outside.mkdir()
+    (texts / "shared.txt").write_text("shared", encoding="utf-8")
+    (folder / "sub").mkdir()
+    (outside / "secret.txt").write_text("secret", encoding="utf-8")
+    monkeypatch.setenv(TEXT_PATH_ENV, str(texts))
+    # a name, a path that stays inside after `..` is folded, a link inside the roots: fine
+    assert resolve_text("shared.txt", folder) == (texts / "shared.txt").resolve()
+    assert resolve_text("sub/../article.txt", folder) == (folder / "article.txt").resolve()
+    (folder / "linked.txt").symlink_to(texts / "shared.txt")
+    assert resolve_text("linked.txt", folder) == (texts / "shared.txt").resolve()
+    refused = {
+        "/etc/passwd": "is an absolute path",
+        str(outside / "secret.txt"): "is an absolute path",
+        "~/secret.txt": "is an absolute path",
+        "/proc/self/environ": "is an absolute path",
+        "../../outside/secret.txt": "leads outside the folders a text may come from",
+        "../../outside/missing.txt": "leads outside the folders a text may come from",
+        "../../../../../../../../etc/hostname": "leads outside",
+        "article.txt\n": "contains a control character",
+    }
+    for entry, words in refused.items():
+        with pytest.raises(TextRefused, match=words):
+            resolve_text(entry, folder)
+    (folder / "escape.txt").symlink_to(outside / "secret.txt")
+    (folder / "dangling.txt").symlink_to(outside / "missing.txt")
+    (folder / "out").symlink_to(outside)
+    for entry in ("escape.txt", "dangling.txt", "out/secret.txt", "out/missing.txt"):
+        with pytest.raises(TextRefused, match="is a link to a place outside"):
+            resolve_text(entry, folder)
+
+
+def test_a_text_over_its_limit_is_not_read(tmp_path):
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(5 * 1024 * 1024 + 1)
+    with pytest.raises(Refused, match="over the limit of 5 MB for an article text"):
+        load_text(big)

@@ -4,19 +4,27 @@ The SQL quote check may leave a quote to Python (a miss costs time), but it must
 a quote that numbers.py would refuse (that would load a wrong figure).
 """
 
+import shutil
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
 
 from orchestration.figures.numbers import supporting_mention
+from orchestration.ingestion.load import read_raw
 from orchestration.paths import PROJECT_ROOT
 from orchestration.schemas.contract_sql import (
     MACROS,
+    column_rules,
     quote_confirmed,
     quote_text,
     quote_token,
 )
+from orchestration.schemas.figures import FREE_TEXT_COLUMNS, FigureSchema
+from orchestration.schemas.validation import validate_rows
 
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
 SEED_FIGURES = next((PROJECT_ROOT / "raw").glob("*/figures.csv"))
 
 
@@ -93,3 +101,69 @@ def test_sql_never_confirms_a_seed_quote_for_another_value(conn):
                     found = supporting_mention(quote, language, candidate, figure.unit)
                     assert found is not None, (figure.figure_id, quote, candidate)
     assert confirmed >= 100  # most seed quotes are plain numbers: SQL settles them
+
+
+# Bad rows the contract's formats and fields of text refuse: the loader's SQL and the pandera
+# model must give each the same words (the loader's reason, less its "file line n: " prefix).
+BAD_FIELDS = [
+    ("value", "1397_0000_0000"),
+    ("value", "1e11"),
+    ("value", "nan"),
+    ("value", "inf"),
+    ("value", "+100000000000"),
+    ("value", "1" + "0" * 400),
+    ("period_start", "2023/01/01"),
+    ("period_end", "2023-12-31T00:00"),
+    ("period_start", "2023-1-1"),
+    ("period_end", "2023-02-30"),
+    ("period", "２０２３"),  # other digits than 0-9, which Python's \d would take
+    ("figure_id", "syn-001/x"),
+    ("note", "\x1b[2Jcleared"),
+    ("quote_zh", "游戏收入 1000\x00 亿元"),
+    ("business_zh", "业\x85务"),
+    ("company", "tencent\x07"),
+    ("note", "two\x01 controls\x02"),
+    ("quote_en", "up 5%\x7f"),
+    ("note", "x" * 2001),
+    ("quote_en", "y" * 2500),
+]
+
+
+BAD_ROWS = [{column: value} for column, value in BAD_FIELDS] + [
+    {"note": "\x1b[2J", "quote_en": "up 5%\x00", "company": "nobody"},  # one message each
+    {"business": "x" * 2001, "business_zh": "业\x85务"},
+]
+
+
+@pytest.mark.parametrize("changes", BAD_ROWS, ids=[repr(c)[:40] for c in BAD_ROWS])
+def test_sql_and_pandera_give_a_bad_row_the_same_words(tmp_path, changes):
+    header, *rows = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()
+    names = header.split(",")
+    fields = rows[0].split(",")
+    for column, value in changes.items():
+        fields[names.index(column)] = value
+    folder = tmp_path / FIXTURE.name
+    folder.mkdir()
+    shutil.copyfile(FIXTURE / "source.yaml", folder / "source.yaml")
+    (folder / "figures.csv").write_text("\n".join([header, ",".join(fields)]) + "\n", "utf-8")
+
+    (reason,) = read_raw(tmp_path).rejected.reason
+    frame = pd.DataFrame([dict(zip(names, [f.strip() or None for f in fields], strict=True))])
+    _, problems = validate_rows(frame, FigureSchema)
+    in_sql = reason.split(" line 2: ", 1)[1]
+    in_pandera = "; ".join(m for _, m in problems[0])
+    if len(changes) == 1:
+        assert in_sql == in_pandera
+    else:  # the same sentences; each path lists them in its own order
+        assert sorted(in_sql.split("; ")) == sorted(in_pandera.split("; "))
+
+
+def test_sql_and_pandera_check_the_same_fields_for_control_characters():
+    controlled = {
+        name
+        for name, column in FigureSchema.to_schema().columns.items()
+        if any(check.name == "no_control_characters" for check in column.checks)
+    }
+    (condition,) = [c for c, _, message in column_rules() if "control character" in message]
+    assert controlled == set(FREE_TEXT_COLUMNS)
+    assert condition.startswith(f"regexp_matches(concat({', '.join(FREE_TEXT_COLUMNS)}),")
