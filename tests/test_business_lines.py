@@ -18,10 +18,9 @@ from orchestration.figures.dimensions import (
     name_key,
     resolve,
 )
-from orchestration.paths import PROJECT_ROOT
-from tests.conftest import failed_checks, query, run_warehouse
+from tests.conftest import SEED_SOURCE, failed_checks, query, run_warehouse
 
-SEED = PROJECT_ROOT / "raw" / "hedgehog-2025-03-27"
+SEED = SEED_SOURCE
 QUARTER = Path(__file__).parent / "fixtures" / "synthetic-2025q1-tencent"
 # A row naming a business no line lists: it must load, stand apart, and be seen.
 UNLISTED_ROW = (

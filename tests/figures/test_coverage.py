@@ -19,7 +19,7 @@ from orchestration.figures.coverage import (
 from orchestration.figures.provenance import SourceText, load_text
 from orchestration.ingestion.load import read_raw
 from orchestration.ingestion.raw_files import EXCLUSIONS_FILE
-from orchestration.paths import PROJECT_ROOT
+from tests.conftest import SEED_SOURCE, copy_raw
 from tests.figures.test_provenance import SEED_TEXT, needs_seed_text
 
 TEXT = SourceText(
@@ -102,9 +102,9 @@ def test_an_exclusions_file_that_links_out_of_its_folder_is_not_read(tmp_path):
 
 
 @needs_seed_text
-def test_the_seed_article_is_fully_covered_in_both_languages():
-    folder = next((PROJECT_ROOT / "raw").glob("*/"))
-    figures = read_raw(PROJECT_ROOT / "raw").figures.to_dict("records")
+def test_the_seed_article_is_fully_covered_in_both_languages(tmp_path):
+    folder = SEED_SOURCE
+    figures = read_raw(copy_raw(tmp_path / "raw")).figures.to_dict("records")
     exclusions = read_exclusions(folder / EXCLUSIONS_FILE)
     text = load_text(SEED_TEXT)
     rows = coverage(text, figures, exclusions)

@@ -16,14 +16,15 @@ from orchestration.figures.draft import (
 from orchestration.figures.numbers import same_value
 from orchestration.figures.provenance import SourceText, load_text
 from orchestration.ingestion.load import read_raw
-from orchestration.paths import PROJECT_ROOT, SEEDS_DIR
+from orchestration.paths import SEEDS_DIR
+from tests.conftest import copy_raw
 from tests.figures.test_provenance import FIXTURE, SEED_TEXT, needs_seed_text
 
 
 @needs_seed_text
-def test_the_draft_of_the_seed_finds_nine_in_ten_curated_values():
+def test_the_draft_of_the_seed_finds_nine_in_ten_curated_values(tmp_path):
     drafted = [c.row for c in draft_rows(load_text(SEED_TEXT), "draft")]
-    curated = read_raw(PROJECT_ROOT / "raw").figures
+    curated = read_raw(copy_raw(tmp_path / "raw")).figures
     found = [
         any(
             same_value(abs(float(d["value"])), abs(f.value)) and d["company"] == f.company

@@ -16,6 +16,7 @@ from orchestration.figures.provenance import (
 )
 from orchestration.ingestion.load import read_raw
 from orchestration.paths import PROJECT_ROOT
+from tests.conftest import copy_raw
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
 SEED_TEXT = PROJECT_ROOT.parent / "shared" / "seed" / "000_4b5b990000c7fe33.txt"
@@ -96,9 +97,9 @@ def test_a_quote_without_a_number_is_rejected(tmp_path):
 
 
 @needs_seed_text
-def test_every_seed_quote_occurs_verbatim_in_the_seed_article():
+def test_every_seed_quote_occurs_verbatim_in_the_seed_article(tmp_path):
     text = load_text(SEED_TEXT)
-    batch = read_raw(PROJECT_ROOT / "raw")
+    batch = read_raw(copy_raw(tmp_path / "raw"))
     assert batch.rejected.empty and len(batch.figures) >= 100
     assert "quotes checked against" in next(iter(batch.text_status.values()))
     for figure in batch.figures.itertuples():

@@ -4,9 +4,9 @@ import pytest
 import yaml
 
 from orchestration.ingestion import strict_yaml
-from orchestration.paths import PROJECT_ROOT
+from tests.conftest import SEED_SOURCE
 
-SEED_YAML = next((PROJECT_ROOT / "raw").glob("*/source.yaml")).read_text(encoding="utf-8")
+SEED_YAML = (SEED_SOURCE / "source.yaml").read_text(encoding="utf-8")
 
 
 def refusal(text: str) -> tuple[str, int | None]:

@@ -13,7 +13,6 @@ import pytest
 
 from orchestration.figures.numbers import supporting_mention
 from orchestration.ingestion.load import read_raw
-from orchestration.paths import PROJECT_ROOT
 from orchestration.schemas.contract_sql import (
     MACROS,
     column_rules,
@@ -23,9 +22,10 @@ from orchestration.schemas.contract_sql import (
 )
 from orchestration.schemas.figures import FREE_TEXT_COLUMNS, FigureSchema
 from orchestration.schemas.validation import validate_rows
+from tests.conftest import SEED_SOURCE
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
-SEED_FIGURES = next((PROJECT_ROOT / "raw").glob("*/figures.csv"))
+SEED_FIGURES = SEED_SOURCE / "figures.csv"
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from orchestration.paths import PROJECT_ROOT
 from orchestration.schemas.figures import FigureSchema, SourceSchema, period_bounds
 from orchestration.schemas.validation import validate_rows
+from tests.conftest import SEED_SOURCE
 
-SEED_FIGURES = next((PROJECT_ROOT / "raw").glob("*/figures.csv"))
+SEED_FIGURES = SEED_SOURCE / "figures.csv"
 
 
 @pytest.fixture
