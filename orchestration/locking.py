@@ -156,7 +156,7 @@ class RunLock(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RunLock]:
-        run = context.dagster_run
+        run = context.run
         run_id = run.run_id if run else "none"
         log = context.log
 

@@ -216,6 +216,11 @@ def problems(result: dg.ExecuteInProcessResult) -> list[str]:
             )
     explained_by_checks = bool(lines)
     for event in result.all_events:
+        if event.event_type_value == "RESOURCE_INIT_FAILURE":  # the run lock, a connection
+            error = event.event_specific_data.error
+            text = error.to_string() if error else (event.message or "")
+            lines.append(explain(text, root_cause(error) if error else None))
+            continue
         if event.event_type_value != "STEP_FAILURE":
             continue
         error = event.event_specific_data.error

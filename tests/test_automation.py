@@ -166,7 +166,7 @@ def test_no_run_is_requested_while_one_is_queued_or_in_progress(raw):
     shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
     with dg.instance_for_test() as instance:
         job = defs.resolve_job_def("warehouse")
-        instance.create_run_for_job(job, status=dg.DagsterRunStatus.QUEUED)
+        instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
         result = tick(instance=instance)
     assert not result.run_requests
     assert "is queued or in progress" in result.skip_reason.skip_message

@@ -29,6 +29,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.figures.provenance import TEXT_PATH_ENV
 from orchestration.ingestion.assets import raw_tables
 from orchestration.ingestion.coverage import TEXT_COVERAGE, text_coverage
+from orchestration.locking import RunLock
 from orchestration.paths import (
     DBT_PROJECT_DIR,
     PROJECT_ROOT,
@@ -190,7 +191,7 @@ def test_a_broken_exclusions_file_skips_only_that_source_coverage(tmp_path, monk
         folder = make_source(raw, name, figures=GOOD_CSV.replace("syn-", f"{name[0]}-"))
         shutil.copyfile(FIXTURE / "article.txt", folder / "article.txt")
     monkeypatch.setenv(RAW_DIR_ENV, str(raw))
-    resources = {"duckdb": DuckDBResource(database=str(warehouse))}
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)), "run_lock": RunLock()}
     assets = [raw_tables, text_coverage]
     assert dg.materialize(assets, resources=resources).success
     counts = "select source_id, count(*) from raw.text_coverage group by all order by all"

@@ -35,6 +35,7 @@ from orchestration.ingestion.assets import (
     sources_match_contract,
 )
 from orchestration.ingestion.load import load_raw
+from orchestration.locking import RunLock
 from orchestration.paths import RAW_DIR_ENV
 from tests.ingestion.test_raw_files import (
     FIXTURE,
@@ -458,7 +459,10 @@ def test_bad_input_has_the_stated_outcome(tmp_path, case):
 def materialize(warehouse: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [raw_tables, figures_match_contract, sources_match_contract],
-        resources={"duckdb": DuckDBResource(database=str(warehouse))},
+        resources={
+            "duckdb": DuckDBResource(database=str(warehouse)),
+            "run_lock": RunLock(),
+        },
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )
@@ -472,6 +476,7 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {key: value.value for key, value in event.metadata.items()}
 
 
+@pytest.mark.integration
 def test_a_bad_row_through_dagster_is_kept_reported_and_skipped_when_unchanged(
     tmp_path, monkeypatch
 ):
