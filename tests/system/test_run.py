@@ -245,4 +245,4 @@ def test_a_run_parses_nothing_once_prepared(env, tmp_path):
     log = "".join(p.read_text(errors="replace") for p in target.glob("dbt.log*"))
     assert log.count('"invocation_command": "dbt build') == 2
     assert "Unable to do partial parsing" not in log
-    assert log.count("Partial parsing enabled") == 2
+    assert log.count("PartialParsingEnabled") == 2  # one per run
