@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.ingestion.raw_files import discover, folder_hash
-from orchestration.locking import close_dead_runs
+from orchestration.locking import IN_PROGRESS, close_dead_runs
 from orchestration.paths import publish_dir, raw_dir
 from orchestration.snapshots import current_build
 
@@ -37,12 +37,7 @@ daily_warehouse_schedule = dg.ScheduleDefinition(
 ADDED_TAG, CHANGED_TAG, REMOVED_TAG = "raw/added", "raw/changed", "raw/removed"
 SETTLE_ENV = "RAW_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 60.0
-WAITING = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
+WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS]
 
 
 def settle_seconds() -> float:

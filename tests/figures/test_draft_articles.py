@@ -1,6 +1,6 @@
 """The drafter on whole articles whose figures are known (tests/fixtures/articles).
 
-Each article has its expected figures beside it; benchmarks/draft_score.py matches the draft
+Each article has its expected figures beside it; orchestration/figures/scoring.py matches the draft
 against them. The targets: at least 95% of the values found, at least 90% of the matched rows
 with the right period, at most 5 drafted rows that are no figure. The seed article is scored
 and reported, not held to them (its curated figures carry knowledge the text does not state).
@@ -10,14 +10,14 @@ import shutil
 
 import pytest
 
-from benchmarks.draft_score import (
+from orchestration.figures.__main__ import main
+from orchestration.figures.scoring import (
     ARTICLES_DIR,
     report,
     score_article,
     score_rows,
     seed_article,
 )
-from orchestration.figures.__main__ import main
 from orchestration.ingestion.load import read_raw
 
 ARTICLES = sorted(ARTICLES_DIR.glob("*.txt"))
