@@ -192,3 +192,20 @@ def test_folders_starting_with_dot_or_underscore_are_ignored(tmp_path):
 def test_an_empty_raw_folder_gives_empty_tables(tmp_path):
     batch = read_raw(tmp_path)
     assert batch.sources.empty and batch.figures.empty and batch.rejected.empty
+
+
+def test_the_contract_version_is_a_hash_of_what_defines_it(tmp_path, monkeypatch):
+    """A change to a rule, a message or a limit re-checks every source: nothing to bump."""
+    from orchestration.ingestion import raw_files
+    from orchestration.paths import PROJECT_ROOT
+
+    for name in raw_files.CONTRACT_MODULES:
+        copy = tmp_path / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes((PROJECT_ROOT / name).read_bytes())
+    monkeypatch.setattr(raw_files, "PROJECT_ROOT", tmp_path)
+    before = raw_files.contract_hash.__wrapped__()
+    assert before == raw_files.contract_hash()
+    rules = tmp_path / "orchestration" / "schemas" / "figures.py"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# a changed rule\n", encoding="utf-8")
+    assert raw_files.contract_hash.__wrapped__() != before
