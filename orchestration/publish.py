@@ -110,17 +110,31 @@ def write_published_copy(conn, target: Path, storage_version: str, build: dict) 
     return counts
 
 
+def complete_build() -> tuple[set[dg.AssetKey], set[dg.AssetCheckKey]]:
+    """Every asset and check a build is made of: the raw load and its checks, every dbt node."""
+    from orchestration.ingestion.assets import (
+        figures_match_contract,
+        raw_tables,
+        sources_match_contract,
+    )
+    from orchestration.ingestion.coverage import every_number_is_accounted_for, text_coverage
+
+    assets = {*raw_tables.keys, *text_coverage.keys, *warehouse_dbt_models.keys}
+    checks = set(warehouse_dbt_models.check_keys)
+    for check in (figures_match_contract, sources_match_contract, every_number_is_accounted_for):
+        checks |= set(check.check_keys)
+    return assets, checks
+
+
 def incomplete_run(context: dg.AssetExecutionContext) -> list[str]:
     """What this run left out of a complete build: upstream assets or checks not selected."""
+    assets, checks = complete_build()
     layer = context.job_def.asset_layer
-    assets = {k for k in layer.executable_asset_keys if k not in (MARTS, CHART)}
-    checks = set(layer.asset_graph.asset_check_keys)
-    selected = context.run.asset_selection
-    selected_checks = context.run.asset_check_selection
-    # No selection (None, or empty for a job launched as a whole) is the whole job.
-    missing = sorted(k.to_user_string() for k in assets - selected) if selected else []
-    if selected_checks:
-        missing += sorted(k.to_user_string() for k in checks - selected_checks)
+    # A run's own selection, else its job's (a job built for a subset selects only that).
+    selected = set(context.run.asset_selection or layer.executable_asset_keys)
+    selected_checks = set(context.run.asset_check_selection or layer.asset_graph.asset_check_keys)
+    missing = sorted(k.to_user_string() for k in assets - selected)
+    missing += sorted(k.to_user_string() for k in checks - selected_checks)
     return missing
 
 
