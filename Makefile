@@ -59,13 +59,13 @@ test: setup chromium
 	$(PYTHON) -m pytest
 
 test-fast: setup
-	$(PYTHON) -m pytest -m unit -q
+	$(PYTHON) -m pytest -m unit -q -n auto
 
 ui: setup
 	@$(PYTHON) -m orchestration.ui -w workspace.yaml -h 127.0.0.1 -p 3000
 
 ui-check: setup chromium
-	$(PYTHON) -m pytest tests/test_ui.py -q -s
+	$(PYTHON) -m pytest tests/system/test_ui.py -q -s
 
 # The browser check (tests/test_ui.py) drives Debian's chromium. Installed when missing, if this
 # is a Debian machine and we are root (CI); otherwise that one test skips and says why.

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import generate
-from orchestration.paths import PROJECT_ROOT
+from orchestration.paths import DBT_BUILD, PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / ".bench"
 CORPORA = BENCH_DIR / "corpus"
@@ -436,7 +436,7 @@ def bench_size(
             warehouse = kept
             env = {**env, "WAREHOUSE_PATH": str(kept)}
     project = env["DBT_PROJECT_DIR"]
-    dbt = [str(BIN / "dbt"), "build", "--project-dir", project]
+    dbt = [str(BIN / "dbt"), *DBT_BUILD, "--project-dir", project]
     env_dbt = {**env, "DBT_PROFILES_DIR": project}
     # Untimed: a parse against this path, so that the timed build finds its partial parse valid
     # (the runs above parsed for the build copy's path; dbt keys its parse on the path).

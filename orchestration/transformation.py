@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.locking import RunLock
-from orchestration.paths import DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
+from orchestration.paths import DBT_BUILD, DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
 # the one dbt writes in one folder (the benchmarks use a private one).
@@ -56,4 +56,4 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order."""
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
     # its partial parse of the last run there and parses nothing the project did not change.
-    yield from dbt.cli(["build"], context=context, target_path=dbt_target_dir()).stream()
+    yield from dbt.cli(DBT_BUILD, context=context, target_path=dbt_target_dir()).stream()

@@ -106,6 +106,7 @@ def test_check_source_warns_of_unknown_businesses_and_metrics_with_the_nearest_n
     assert "line 4: metric 'revenues' is not in lookup_metrics.csv; nearest: 'revenue'" in out
 
 
+@pytest.mark.integration
 def test_a_later_source_joins_the_series_of_the_business_it_names_its_own_way(tmp_path):
     raw = raw_with(tmp_path, QUARTER)
     figures = raw / QUARTER.name / "figures.csv"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 from dagster_duckdb import DuckDBResource
 
 from orchestration.figures.provenance import TEXT_PATH_ENV
@@ -149,6 +150,7 @@ def written_since(folder: Path, started: float, into: Path) -> None:
             shutil.copyfile(path, target)
 
 
+@pytest.mark.integration
 def test_nothing_from_outside_raw_is_stored_anywhere(tmp_path):
     raw, outside = copy_raw(tmp_path / "raw"), tmp_path / OUTSIDE
     instance = tmp_path / "dagster_home"

@@ -1,0 +1,29 @@
+"""dbt's unit tests: each mart's SQL on fixed rows (models/marts/_marts__unit_tests.yml).
+
+A run leaves them out (orchestration/paths.py, DBT_BUILD): they check code, not data, so they
+run here, where the code changes.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
+
+
+def test_every_dbt_unit_test_passes(built_warehouse, tmp_path):
+    # dbt types the given rows from the upstream relations, so it needs a built warehouse: a copy.
+    warehouse = shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
+    target = tmp_path / "target"
+    result = subprocess.run(
+        ["dbt", "test", "--select", "test_type:unit", "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert {r["status"] for r in results} == {"pass"}
+    assert len(results) >= 8, [r["unique_id"] for r in results]
