@@ -16,13 +16,26 @@ from orchestration.paths import (
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
     dbt_project_files,
+    dbt_target_dir,
 )
+
+# Under pytest-xdist (make test-fast) each worker process is a suite of its own: its dbt runs get
+# their own target folder, or two workers' dbt would write one partial parse and manifest at once.
+# Set before anything imports the dbt project (orchestration/transformation.py reads it).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER and not os.environ.get("DBT_TARGET_PATH"):
+    os.environ["DBT_TARGET_PATH"] = f"target/{WORKER}"
+    _worker_target = DBT_PROJECT_DIR / "target" / WORKER
+    _worker_target.mkdir(parents=True, exist_ok=True)
+    for _name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json"):
+        if (DBT_PROJECT_DIR / "target" / _name).exists():
+            shutil.copy2(DBT_PROJECT_DIR / "target" / _name, _worker_target / _name)
 
 # The seed source: tests copy this folder alone, never the whole of raw/, which grows by a
 # folder every quarter.
 SEED_SOURCE = PROJECT_ROOT / "raw" / "hedgehog-2025-03-27"
 SEED_FIGURES = SEED_SOURCE / "figures.csv"
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST = dbt_target_dir() / "manifest.json"
 
 
 # The layers of the suite (pyproject.toml registers them): `make test-fast` runs the unit tests.

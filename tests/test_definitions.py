@@ -1,9 +1,15 @@
 """The Definitions object loads, with one connected lineage from raw/ to the marts."""
 
+import json
+import subprocess
+import sys
+
 import dagster as dg
+import pytest
 
 from orchestration.definitions import defs
 from orchestration.ingestion.assets import figures_match_contract, sources_match_contract
+from orchestration.paths import PROJECT_ROOT
 
 
 def test_definitions_load_and_validate():
@@ -53,3 +59,36 @@ def test_the_published_snapshot_is_one_step_that_cannot_be_split():
     marts = graph.get(dg.AssetKey(["published", "marts"]))
     chart = graph.get(dg.AssetKey(["published", "segment_revenue_chart"]))
     assert marts.assets_def is chart.assets_def and not marts.assets_def.can_subset
+
+
+GRAPH = """
+import json, sys
+{before}
+from orchestration.definitions import defs
+graph = defs.resolve_asset_graph()
+print(json.dumps({{
+    "assets": sorted(k.to_user_string() for k in graph.get_all_asset_keys()),
+    "checks": sorted(str(k) for k in graph.asset_check_keys),
+    "dbt_core_loaded": "dbt.contracts.graph.nodes" in sys.modules,
+}}))
+"""
+
+
+def graph_in_new_process(before: str = "") -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", GRAPH.format(before=before)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return json.loads(out.splitlines()[-1])
+
+
+@pytest.mark.integration
+def test_the_graph_without_dbt_core_in_process_is_the_graph_dbt_core_selects():
+    """orchestration/__init__.py keeps dbt-core out of Dagster's process; dagster-dbt then reads
+    the selection from the manifest. Imported first, dbt-core is used: both graphs must agree."""
+    without = graph_in_new_process()
+    with_dbt_core = graph_in_new_process("import dbt.version")
+    assert not without["dbt_core_loaded"] and with_dbt_core["dbt_core_loaded"]
+    assert without["assets"] == with_dbt_core["assets"]
+    assert without["checks"] == with_dbt_core["checks"]
+    assert len(without["checks"]) > 10
