@@ -76,6 +76,9 @@ CONTRACT_MODULES = (
     "orchestration/ingestion/raw_files.py",
     "orchestration/ingestion/python_csv.py",
     "orchestration/ingestion/load.py",
+    "orchestration/ingestion/raw_tables.py",
+    "orchestration/ingestion/duckdb_csv.py",
+    "orchestration/ingestion/contract_check.py",
 )
 
 
