@@ -68,6 +68,7 @@ FILE_CASES = [
     ),
     ("wrong delimiter", GOOD_CSV.replace(",", ";"), "separated by ';'", 2, 0),
     ("gbk encoding", GOOD_CSV.encode("gbk"), "not UTF-8 (line 2", None, 0),
+    ("byte order mark only", b"\xef\xbb\xbf", "missing column 'figure_id'", None, 0),
 ]
 
 
