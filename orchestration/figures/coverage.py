@@ -9,14 +9,13 @@ figure the curator missed, or an exclusion not yet written down.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.confine import Refused, file_in_folder, read_limited, shown
+from orchestration.figures.csv_records import MalformedCsv, numbered_records
 from orchestration.figures.numbers import RANK, Mention, mentions, same_value
 from orchestration.figures.numbers import kind_for_unit as _kind_for_unit
 from orchestration.figures.provenance import SourceText
@@ -111,19 +110,10 @@ def parse_exclusions(data: bytes, where: str) -> list[Exclusion]:
             f"{where} is not UTF-8 (line {line}, byte 0x{data[error.start]:02x}): "
             "re-save it as UTF-8"
         ) from error
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows = []
     try:
-        header = [name.strip() for name in next(reader, [])]
-        line = reader.line_num
-        for fields in reader:
-            start, line = line + 1, reader.line_num
-            if any(value.strip() for value in fields):
-                rows.append((start, fields))
-    except csv.Error as error:
-        raise ExclusionsProblem(
-            f"{where}: malformed CSV at line {reader.line_num + 1}: {error}"
-        ) from error
+        header, rows = numbered_records(text, where)
+    except MalformedCsv as error:
+        raise ExclusionsProblem(str(error)) from error
     missing = [c for c in EXCLUSION_COLUMNS if c not in header]
     unknown = [c for c in header if c not in EXCLUSION_COLUMNS]
     if missing or unknown or len(set(header)) != len(header):

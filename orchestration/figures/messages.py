@@ -3,8 +3,9 @@
 A message names the problem and gives the fix in the row's own terms: the value the quote does
 state beside the value in the row, the passage of the text a quote was meant to copy and the
 first character where the copy differs, the dates a period label stands for. The pandera model
-(`schemas/validation.py`) and the SQL loader (`schemas/contract_sql.py`, `ingestion/load.py`)
-both build their sentences here, so a row reads the same whichever path caught it.
+(`schemas/validation.py`) and the SQL loader (`schemas/contract_sql.py`,
+`ingestion/contract_check.py`) both build their sentences here, so a row reads the same
+whichever path caught it.
 """
 
 from __future__ import annotations

@@ -8,13 +8,9 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from orchestration.ingestion.load import (
-    TABLES,
-    audit_figures,
-    counts,
-    ensure_raw_schema,
-    load_raw,
-)
+from orchestration.ingestion.contract_check import audit_figures
+from orchestration.ingestion.load import load_raw
+from orchestration.ingestion.raw_tables import TABLES, counts, ensure_raw_schema
 from orchestration.locking import RunLock
 from orchestration.paths import display, publish_dir, raw_dir
 from orchestration.schemas.figures import COLUMNS, FigureSchema, SourceSchema

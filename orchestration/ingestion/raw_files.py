@@ -3,10 +3,10 @@
 Pure Python (PyYAML, pandera for source.yaml), no Dagster. The figures themselves are parsed and
 checked by DuckDB in `load.py`; this module does what is cheap per folder and what needs exact
 words for a curator: the folder's hash (to skip an unchanged source), source.yaml, the header of
-figures.csv, and a line-by-line reading with Python's csv module for the few files DuckDB
-cannot read cleanly (a wrong header, a stray field, a quoted line break, a GBK export). Nothing
-is dropped: a row is either loaded or rejected with the file, the line, the column and what to
-do. Line numbers are those of the file as an editor shows them (the header is line 1).
+figures.csv, and whether the file is read by DuckDB or, for the few files DuckDB cannot read
+cleanly (a wrong header, a stray field, a quoted line break, a GBK export), line by line by
+Python (`python_csv.py`). Nothing is dropped: a row is either loaded or rejected with the file,
+the line, the column and what to do.
 
 raw/ is contributed input (docs/security.md). A folder's files are read only through
 `orchestration/confine.py` (no link out of the folder, nothing over its size limit), source.yaml
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -40,12 +39,11 @@ from orchestration.confine import (
 from orchestration.figures.coverage import ExclusionsProblem, parse_exclusions
 from orchestration.figures.provenance import SourceText, parse_text, read_text, resolve_text
 from orchestration.ingestion import strict_yaml
+from orchestration.ingestion.python_csv import header_problem, read_figures_file
 from orchestration.limits import MAX_FILE_BYTES, MAX_ROWS
 from orchestration.paths import PROJECT_ROOT, SEEDS_DIR, display
 from orchestration.schemas.figures import (
-    COLUMNS,
     ID_PATTERN,
-    REQUIRED_COLUMNS,
     SOURCE_COLUMNS,
     SOURCE_REQUIRED,
     SourceSchema,
@@ -74,8 +72,13 @@ CONTRACT_MODULES = (
     "orchestration/limits.py",
     "orchestration/confine.py",
     "orchestration/ingestion/strict_yaml.py",
+    "orchestration/figures/csv_records.py",
     "orchestration/ingestion/raw_files.py",
+    "orchestration/ingestion/python_csv.py",
     "orchestration/ingestion/load.py",
+    "orchestration/ingestion/raw_tables.py",
+    "orchestration/ingestion/duckdb_csv.py",
+    "orchestration/ingestion/contract_check.py",
 )
 
 
@@ -146,7 +149,11 @@ class SourceFolder:
         What the file gives replaces what an earlier reading gave: it is read whole again.
         """
         self.header, self.rows, self.rejections = None, [], []
-        _read_figures(self)
+        read = read_figures_file(self.folder / FIGURES_FILE, self.folder)
+        for line, reason, record, column in read.rejections:
+            self.reject(line, reason, record, column)
+        self.rows = read.rows
+        self.problem = self.problem or read.problem
         if self.problem:
             self.reject_all(*self.problem)
 
@@ -299,7 +306,7 @@ def _inspect_figures(source: SourceFolder, files: FolderFiles) -> None:
         header = []
     records = data.count(b"\n") - 1 + (0 if data.endswith(b"\n") else 1)
     # Python counts the rows of a file with more lines than a source may have rows exactly.
-    if not header or not first or not 1 <= records <= MAX_ROWS or _header_problem(header):
+    if not header or not first or not 1 <= records <= MAX_ROWS or header_problem(header):
         source.read_with_python()
         return
     source.header = tuple(header)
@@ -416,99 +423,6 @@ def _text(key: str, value: object) -> str | None:
     if not isinstance(value, scalar):
         raise ValueError(f"field {key!r} holds a {type(value).__name__}: write it as text")
     return str(value)
-
-
-def _read_figures(source: SourceFolder) -> None:
-    path = source.folder / FIGURES_FILE
-    where = shown(path)
-    try:
-        if not path.exists() and not path.is_symlink():
-            source.reject(None, f"{where} is missing: a source folder needs its figures")
-            return
-        target = file_in_folder(path, source.folder)
-        data = read_limited(target, MAX_FILE_BYTES[FIGURES_FILE], FIGURES_FILE, path)
-    except Refused as error:
-        source.reject(None, str(error))
-        return
-    except OSError as error:
-        source.reject(None, f"{where} cannot be read ({error.strerror})")
-        return
-    if not data.strip():
-        source.reject(None, f"{where} is empty: write a header line and one row per figure")
-        return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        hint = ""
-        try:
-            data.decode("gb18030")
-            hint = "; it looks like GBK/GB18030 (a Chinese Excel export)"
-        except UnicodeDecodeError:
-            pass
-        source.reject(
-            None,
-            f"{where} is not UTF-8 (line {line}, byte 0x{data[error.start]:02x}){hint}: "
-            "re-save it as UTF-8",
-        )
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader)]
-        rows = []
-        line = reader.line_num
-        for fields in reader:
-            start, line = line + 1, reader.line_num
-            if any(value.strip() for value in fields):
-                rows.append((start, fields))
-    except csv.Error as error:
-        source.reject(None, f"{where}: malformed CSV at line {reader.line_num + 1}: {error}")
-        return
-    if len(rows) > MAX_ROWS:
-        reason = (
-            f"{where} has {len(rows):,} rows, over the limit of {MAX_ROWS:,} per source "
-            "(raw/README.md): split it into several source folders"
-        )
-        source.reject(None, reason)
-        source.problem = source.problem or (reason, None)
-        return
-    problem = _header_problem(header)
-    for start, fields in rows:
-        record = {name: value.strip() for name, value in zip(header, fields, strict=False)}
-        if problem:
-            source.reject(start, f"{where} line {start}: {problem[1]}", record, problem[0])
-        elif len(fields) != len(header):
-            source.reject(
-                start,
-                f"{where} line {start}: {len(fields)} fields where the header has "
-                f"{len(header)}; quote values that contain commas",
-                record,
-            )
-        else:
-            source.rows.append((start, record))
-    if problem and not rows:
-        source.reject(None, f"{where}: {problem[1]}", column=problem[0])
-    elif not rows:
-        source.reject(None, f"{where} has a header but no figures: add one row per figure")
-
-
-def _header_problem(header: list[str]) -> tuple[str | None, str] | None:
-    """What is wrong with a header, as (column, message), or None."""
-    if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
-        sep = next(s for s in ";\t|" if s in header[0])
-        return None, f"the header is separated by {sep!r}: figures.csv must be comma-separated"
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        return duplicated[0], f"column {duplicated[0]!r} appears twice in the header"
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        names = ", ".join(repr(name) for name in missing)
-        return missing[0], f"missing column {names} in the header (columns: raw/README.md)"
-    extra = [name for name in header if name not in COLUMNS]
-    if extra:
-        names = ", ".join(repr(name) for name in extra)
-        return extra[0], f"unknown column {names} in the header: remove it (columns: raw/README.md)"
-    return None
 
 
 def validate_sources(folders: list[SourceFolder]) -> pd.DataFrame:

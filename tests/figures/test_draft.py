@@ -6,13 +6,8 @@ import shutil
 from pathlib import Path
 
 from orchestration.figures.__main__ import main
-from orchestration.figures.draft import (
-    BUSINESSES,
-    Business,
-    businesses,
-    draft_rows,
-    fiscal_year_ends,
-)
+from orchestration.figures.draft import draft_rows
+from orchestration.figures.draft_words import BUSINESSES, Business, businesses, fiscal_year_ends
 from orchestration.figures.numbers import same_value
 from orchestration.figures.provenance import SourceText, load_text
 from orchestration.ingestion.load import read_raw

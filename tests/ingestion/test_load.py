@@ -7,7 +7,8 @@ import duckdb
 import pytest
 
 from orchestration.ingestion import load
-from orchestration.ingestion.load import audit_figures, load_raw
+from orchestration.ingestion.contract_check import audit_figures
+from orchestration.ingestion.load import load_raw
 from tests.ingestion.test_raw_files import GOOD_CSV, GOOD_ROWS, HEADER, make_source
 
 

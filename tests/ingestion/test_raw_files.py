@@ -68,6 +68,7 @@ FILE_CASES = [
     ),
     ("wrong delimiter", GOOD_CSV.replace(",", ";"), "separated by ';'", 2, 0),
     ("gbk encoding", GOOD_CSV.encode("gbk"), "not UTF-8 (line 2", None, 0),
+    ("byte order mark only", b"\xef\xbb\xbf", "missing column 'figure_id'", None, 0),
 ]
 
 
@@ -209,3 +210,29 @@ def test_the_contract_version_is_a_hash_of_what_defines_it(tmp_path, monkeypatch
     rules = tmp_path / "orchestration" / "schemas" / "figures.py"
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# a changed rule\n", encoding="utf-8")
     assert raw_files.contract_hash.__wrapped__() != before
+
+
+def test_every_ingestion_module_of_the_load_is_part_of_the_contract_version():
+    """A rule moved into a new module of the loader still re-checks every source when it changes."""
+    import subprocess
+    import sys
+
+    from orchestration.ingestion import raw_files
+    from orchestration.paths import PROJECT_ROOT
+
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, orchestration.ingestion.load\n"
+            "print('\\n'.join(m.__file__ for n, m in sys.modules.items()"
+            " if n.startswith('orchestration.ingestion.')))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    loaded = {Path(path).relative_to(PROJECT_ROOT).as_posix() for path in listed}
+    assert "orchestration/ingestion/load.py" in loaded
+    assert loaded <= set(raw_files.CONTRACT_MODULES)
