@@ -81,9 +81,21 @@ def copy_raw(target: Path) -> Path:
     return target
 
 
+LAYER = {"now": "unit"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Note the layer of the test about to run (before its fixtures, which may build), so that
+    a unit test cannot start a full run unseen."""
+    LAYER["now"] = next(m for m in ("system", "integration", "unit") if item.get_closest_marker(m))
+
+
 def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:
     """One full run of the warehouse job (every asset and check) into `warehouse`."""
     from orchestration.definitions import defs
+
+    assert LAYER["now"] != "unit", "a test that runs the pipeline is an integration test: mark it"
 
     old = {key: os.environ.get(key) for key in (WAREHOUSE_ENV, RAW_DIR_ENV)}
     os.environ[WAREHOUSE_ENV], os.environ[RAW_DIR_ENV] = str(warehouse), str(raw)

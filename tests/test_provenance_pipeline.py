@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
-from tests.figures.test_provenance import FIXTURE, needs_seed_text
+from tests.sources import FIXTURE, needs_seed_text
 
 pytestmark = pytest.mark.integration
 

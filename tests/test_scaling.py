@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from argparse import Namespace
 from importlib.metadata import version
 
@@ -48,6 +49,9 @@ def env(monkeypatch):
 
 def dbt_profile():
     """profiles.yml rendered by dbt itself, for the target DBT_TARGET picks."""
+    # orchestration/__init__.py keeps dbt-core out of Dagster's process; this test loads it.
+    if "dbt.version" in sys.modules and sys.modules["dbt.version"] is None:
+        del sys.modules["dbt.version"]
     from dbt.config.runtime import load_profile
     from dbt.flags import set_from_args
     from dbt_common.context import set_invocation_context

@@ -40,8 +40,8 @@ from orchestration.paths import (
     dbt_target_dir,
 )
 from tests.conftest import copy_raw, query
-from tests.ingestion.test_raw_files import FIXTURE, GOOD_CSV, make_source
 from tests.leaks import found_in_files
+from tests.sources import FIXTURE, GOOD_CSV, make_source
 
 # Short, so that a number's context in raw.text_coverage (15 characters each side) holds it.
 FILE_MARKER = "fm5b9e2c"  # in a file beside raw/

@@ -20,7 +20,7 @@ from orchestration.figures.provenance import SourceText, load_text
 from orchestration.ingestion.load import read_raw
 from orchestration.ingestion.raw_files import EXCLUSIONS_FILE
 from tests.conftest import SEED_SOURCE, copy_raw
-from tests.figures.test_provenance import SEED_TEXT, needs_seed_text
+from tests.sources import SEED_TEXT, needs_seed_text
 
 TEXT = SourceText(
     path=Path("made-up.txt"),

@@ -13,7 +13,7 @@ from orchestration.figures.provenance import SourceText, load_text
 from orchestration.ingestion.load import read_raw
 from orchestration.paths import SEEDS_DIR
 from tests.conftest import copy_raw
-from tests.figures.test_provenance import FIXTURE, SEED_TEXT, needs_seed_text
+from tests.sources import FIXTURE, SEED_TEXT, needs_seed_text
 
 
 @needs_seed_text

@@ -15,14 +15,8 @@ from orchestration.figures.provenance import (
     split_languages,
 )
 from orchestration.ingestion.load import read_raw
-from orchestration.paths import PROJECT_ROOT
 from tests.conftest import copy_raw
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
-SEED_TEXT = PROJECT_ROOT.parent / "shared" / "seed" / "000_4b5b990000c7fe33.txt"
-needs_seed_text = pytest.mark.skipif(
-    not SEED_TEXT.is_file(), reason=f"the seed article is not on this machine ({SEED_TEXT})"
-)
+from tests.sources import FIXTURE, SEED_TEXT, needs_seed_text
 
 
 def copy_fixture(raw: Path) -> Path:

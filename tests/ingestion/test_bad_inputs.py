@@ -37,7 +37,8 @@ from orchestration.ingestion.assets import (
 from orchestration.ingestion.load import load_raw
 from orchestration.locking import RunLock
 from orchestration.paths import RAW_DIR_ENV
-from tests.ingestion.test_raw_files import (
+from tests.leaks import in_database
+from tests.sources import (
     FIXTURE,
     GOOD_CSV,
     GOOD_ROWS,
@@ -47,7 +48,6 @@ from tests.ingestion.test_raw_files import (
     replace_field,
     with_rows,
 )
-from tests.leaks import in_database
 
 CASE = "b-case"
 GOOD_SOURCES = {"a-good": "agood-", "c-good": "cgood-"}

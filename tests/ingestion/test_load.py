@@ -9,7 +9,7 @@ import pytest
 from orchestration.ingestion import load
 from orchestration.ingestion.contract_check import audit_figures
 from orchestration.ingestion.load import load_raw
-from tests.ingestion.test_raw_files import GOOD_CSV, GOOD_ROWS, HEADER, make_source
+from tests.sources import GOOD_CSV, GOOD_ROWS, HEADER, make_source
 
 
 def counts(path):

@@ -6,40 +6,16 @@ from pathlib import Path
 import pytest
 
 from orchestration.ingestion.load import read_raw
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
-GOOD_CSV = (FIXTURE / "figures.csv").read_text(encoding="utf-8")
-HEADER, *GOOD_ROWS = GOOD_CSV.splitlines()
-
-
-def make_source(raw: Path, name: str = "synthetic-2025-01-01", figures=GOOD_CSV, yaml=None):
-    """A source folder from the fixture, with figures.csv (text or bytes) and source.yaml swapped."""
-    folder = raw / name
-    folder.mkdir(parents=True)
-    source_yaml = (
-        (FIXTURE / "source.yaml").read_text(encoding="utf-8").replace("synthetic-2025-01-01", name)
-    )
-    (folder / "source.yaml").write_text(yaml if yaml is not None else source_yaml, "utf-8")
-    if figures is not None:
-        data = figures if isinstance(figures, bytes) else figures.encode("utf-8")
-        (folder / "figures.csv").write_bytes(data)
-    return folder
-
-
-def replace_field(row: str, column: str, value: str) -> str:
-    fields = row.split(",")
-    fields[HEADER.split(",").index(column)] = value
-    return ",".join(fields)
-
-
-def drop_column(text: str, column: str) -> str:
-    index = HEADER.split(",").index(column)
-    lines = [line.split(",") for line in text.splitlines()]
-    return "\n".join(",".join(f[:index] + f[index + 1 :]) for f in lines) + "\n"
-
-
-def with_rows(*rows: str) -> str:
-    return "\n".join([HEADER, *rows]) + "\n"
+from tests.sources import (
+    FIXTURE,
+    GOOD_CSV,
+    GOOD_ROWS,
+    HEADER,
+    drop_column,
+    make_source,
+    replace_field,
+    with_rows,
+)
 
 
 def test_the_fixture_loads_cleanly(tmp_path):

@@ -1,0 +1,54 @@
+"""Source folders for tests: the synthetic fixture, broken copies of it, and the seed article.
+
+Tests build raw/ folders from these (never from what raw/ holds today): `make_source` writes a
+folder from the fixture with its files swapped; the row helpers break one field or column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.paths import PROJECT_ROOT
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE = FIXTURES / "synthetic-2025-01-01"
+GOOD_CSV = (FIXTURE / "figures.csv").read_text(encoding="utf-8")
+HEADER, *GOOD_ROWS = GOOD_CSV.splitlines()
+
+# The seed article's text lives outside the repository (it is never committed).
+SEED_TEXT = PROJECT_ROOT.parent / "shared" / "seed" / "000_4b5b990000c7fe33.txt"
+needs_seed_text = pytest.mark.skipif(
+    not SEED_TEXT.is_file(), reason=f"the seed article is not on this machine ({SEED_TEXT})"
+)
+
+
+def make_source(raw: Path, name: str = "synthetic-2025-01-01", figures=GOOD_CSV, yaml=None):
+    """A source folder from the fixture, with figures.csv (text or bytes) and source.yaml swapped."""
+    folder = raw / name
+    folder.mkdir(parents=True)
+    source_yaml = (
+        (FIXTURE / "source.yaml").read_text(encoding="utf-8").replace("synthetic-2025-01-01", name)
+    )
+    (folder / "source.yaml").write_text(yaml if yaml is not None else source_yaml, "utf-8")
+    if figures is not None:
+        data = figures if isinstance(figures, bytes) else figures.encode("utf-8")
+        (folder / "figures.csv").write_bytes(data)
+    return folder
+
+
+def replace_field(row: str, column: str, value: str) -> str:
+    fields = row.split(",")
+    fields[HEADER.split(",").index(column)] = value
+    return ",".join(fields)
+
+
+def drop_column(text: str, column: str) -> str:
+    index = HEADER.split(",").index(column)
+    lines = [line.split(",") for line in text.splitlines()]
+    return "\n".join(",".join(f[:index] + f[index + 1 :]) for f in lines) + "\n"
+
+
+def with_rows(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
