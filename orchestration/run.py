@@ -196,7 +196,7 @@ def failed_checks(result: dg.ExecuteInProcessResult) -> list:
     ]
 
 
-def problems(result: dg.ExecuteInProcessResult) -> list[str]:
+def error_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per reason a run failed: blocking checks, dbt tests, then other step errors."""
     lines = []
     for check in failed_checks(result):
@@ -238,7 +238,7 @@ def output_to(log_path: Path) -> Iterator[None]:
     """Send everything the run prints to the log, the processes it starts included.
 
     Dagster's and dbt's own output goes to the log, not the terminal: the user reads the
-    one-line problems, and the log when they need more. File descriptors 1 and 2 are
+    one-line errors, and the log when they need more. File descriptors 1 and 2 are
     redirected, not just sys.stdout.
     """
     sys.stdout.flush()
@@ -344,7 +344,7 @@ def main() -> int:
         return fail(setup_problem(error))
     seconds = time.perf_counter() - started
     if not result.success:
-        for line in problems(result):
+        for line in error_lines(result):
             print(f"error: {line}", file=sys.stderr)
         print(
             f"The run failed after {seconds:.1f} s (run {result.run_id}); {RERUN} once fixed. "

@@ -17,9 +17,9 @@ from orchestration.figures.numbers import supporting_mention
 from orchestration.ingestion.raw_files import SourceFolder
 from orchestration.ingestion.raw_tables import (
     INCOMING,
-    STAGED_COLUMNS,
     TYPED,
     UNPARSED,
+    WORKING_COLUMNS,
     LoadReport,
     ensure_raw_schema,
 )
@@ -40,7 +40,7 @@ from orchestration.schemas.validation import ROW_CHECK_MESSAGES
 
 def loaded_as_text(where: str = "") -> str:
     """SQL: raw.figures in the layout the checks read (typed columns as v, start_day, end_day)."""
-    plain = [c for c in STAGED_COLUMNS if c not in TYPED]
+    plain = [c for c in WORKING_COLUMNS if c not in TYPED]
     return (
         f"select {', '.join(plain)}, null::varchar as value, null::varchar as period_start, "
         "null::varchar as period_end, value as v, period_start as start_day, "

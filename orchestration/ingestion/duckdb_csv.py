@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.ingestion.raw_files import SourceFolder
-from orchestration.ingestion.raw_tables import STAGED_COLUMNS, TYPED, UNPARSED, LoadReport
+from orchestration.ingestion.raw_tables import TYPED, UNPARSED, WORKING_COLUMNS, LoadReport
 from orchestration.schemas.contract_sql import literal, typed_from_text
 from orchestration.schemas.figures import COLUMNS, REQUIRED_COLUMNS
 
@@ -65,8 +65,8 @@ def insert_figures(
         for line, record in f.rows
     ]  # fmt: skip
     if rows:
-        frame = pd.DataFrame(rows, columns=list(STAGED_COLUMNS)).astype(
-            {c: object for c in STAGED_COLUMNS if c != "source_row"}
+        frame = pd.DataFrame(rows, columns=list(WORKING_COLUMNS)).astype(
+            {c: object for c in WORKING_COLUMNS if c != "source_row"}
         )
         conn.register("_python_rows", frame)
         _insert(conn, "_python_rows", loaded_at)
@@ -85,8 +85,8 @@ def _typed(rows: str) -> str:
 
 
 def _loadable() -> str:
-    """SQL over `_typed` rows: a staged row can be typed into raw.figures (it may still break a
-    rule).
+    """SQL over `_typed` rows: a working-table row can be typed into raw.figures (it may still
+    break a rule).
 
     A value too large for a double (a plain decimal of 400 digits) stays aside too: typed, it
     would read `inf`, and its rejection must show the value as written.
@@ -99,15 +99,16 @@ def _loadable() -> str:
 def _insert(
     conn: duckdb.DuckDBPyConnection, rows: str, loaded_at: datetime, typed: bool = True
 ) -> None:
-    """Rows (staging layout, all VARCHAR) into raw.figures, or those that cannot be typed aside."""
+    """Rows (working-table layout, all VARCHAR) into raw.figures, or aside if they cannot be
+    typed."""
     if not typed:
-        columns = ", ".join(STAGED_COLUMNS)
+        columns = ", ".join(WORKING_COLUMNS)
         conn.execute(
             f"insert into {UNPARSED} by name select {columns} from {_typed(rows)} "
             f"where not ({_loadable()})"
         )
         return
-    columns = ", ".join(f"_{c}_typed as {c}" if c in TYPED else c for c in STAGED_COLUMNS)
+    columns = ", ".join(f"_{c}_typed as {c}" if c in TYPED else c for c in WORKING_COLUMNS)
     conn.execute(
         f"insert into raw.figures by name select {columns}, ?::timestamp as loaded_at "
         f"from {_typed(rows)} where {_loadable()}",

@@ -44,9 +44,9 @@ from orchestration.ingestion.raw_files import (
 )
 from orchestration.ingestion.raw_tables import (
     INCOMING,
-    STAGED_COLUMNS,
     TABLES,
     UNPARSED,
+    WORKING_COLUMNS,
     LoadReport,
     counts,
     ensure_raw_schema,
@@ -111,7 +111,7 @@ def load_raw(
         conn.execute(
             f"create or replace temp table {UNPARSED} ("
             + ", ".join(
-                f"{c} {'integer' if c == 'source_row' else 'varchar'}" for c in STAGED_COLUMNS
+                f"{c} {'integer' if c == 'source_row' else 'varchar'}" for c in WORKING_COLUMNS
             )
             + ")"
         )

@@ -77,7 +77,7 @@ UNPARSED = "_raw_unparsed"
 # Every row of a load, typed or not, in the layout the check reads.
 INCOMING = "_raw_incoming"
 # A row as read from figures.csv: its lineage, then the figure columns, all text.
-STAGED_COLUMNS = (*LINEAGE_COLUMNS, *COLUMNS)
+WORKING_COLUMNS = (*LINEAGE_COLUMNS, *COLUMNS)
 TYPED = TYPED_COLUMNS
 
 
