@@ -129,17 +129,37 @@ BAD_FIELDS = [
 ]
 
 
-BAD_ROWS = [{column: value} for column, value in BAD_FIELDS] + [
-    {"note": "\x1b[2J", "quote_en": "up 5%\x00", "company": "nobody"},  # one message each
-    {"business": "x" * 2001, "business_zh": "业\x85务"},
+# The rules that read values, one case each (tests/ingestion/test_raw_files.py has them too,
+# for where a rejected row goes): (row of the fixture, its changed fields).
+BAD_VALUES = [
+    (0, {"value": "1000亿"}),  # not a plain number
+    (0, {"value": "-100000000000"}),  # revenue below zero
+    (1, {"value": "5000"}),  # a percent over 1000
+    (0, {"company": "bytedance"}),  # not in the companies seed
+    (0, {"unit": "USD"}),  # not a unit of the contract
+    (2, {"unit": "users"}),  # a unit that does not fit the metric
+    (0, {"value": "100"}),  # the quote states 100 billion, not 100
+    (0, {"period": "2022"}),  # the period and the dates disagree
+    (0, {"quote_zh": ""}),  # a required field left empty
+    (0, {"segment": "nowhere", "unit": "USD"}),  # two rules at once
 ]
 
+BAD_ROWS = (
+    [(0, {column: value}) for column, value in BAD_FIELDS]
+    + [
+        (0, {"note": "\x1b[2J", "quote_en": "up 5%\x00", "company": "nobody"}),  # one message each
+        (0, {"business": "x" * 2001, "business_zh": "业\x85务"}),
+    ]
+    + BAD_VALUES
+)
 
-@pytest.mark.parametrize("changes", BAD_ROWS, ids=[repr(c)[:40] for c in BAD_ROWS])
-def test_sql_and_pandera_give_a_bad_row_the_same_words(tmp_path, changes):
+
+@pytest.mark.parametrize(("index", "changes"), BAD_ROWS, ids=[repr(c)[:40] for _, c in BAD_ROWS])
+def test_sql_and_pandera_give_a_bad_row_the_same_words(tmp_path, index, changes):
+    """Every bad-row case through both paths of the one contract: the same sentences."""
     header, *rows = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()
     names = header.split(",")
-    fields = rows[0].split(",")
+    fields = rows[index].split(",")
     for column, value in changes.items():
         fields[names.index(column)] = value
     folder = tmp_path / FIXTURE.name
