@@ -27,7 +27,11 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = PROJECT_ROOT / ".artifacts" / "ui" / "asset-graph.png"
 # One asset of each layer, by the name the graph shows on its node.
-LAYERS = {"raw": "figures_rejected", "staging": "stg_articles__figures", "marts": "company_segments"}
+LAYERS = {
+    "raw": "figures_rejected",
+    "staging": "stg_articles__figures",
+    "marts": "company_segments",
+}
 UI_WAIT_MS = 90_000  # a guard for a slow first page load, not a measure of speed
 VIEWPORT = {"width": 1800, "height": 2600}  # tall: the layers stack top to bottom
 ZOOM_OUTS = 2  # further out, the graph draws boxes without names
