@@ -19,16 +19,16 @@ def test_definitions_load_and_validate():
 def test_raw_staging_and_marts_form_one_graph():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert {"raw/figures", "raw/sources", "staging/stg_raw__figures", "marts/figures"} <= keys
+    assert {"raw/figures", "raw/sources", "staging/stg_articles__figures", "marts/figures"} <= keys
     assert {"marts/companies", "marts/segments", "marts/company_segments"} <= keys
-    upstream = graph.get(dg.AssetKey(["staging", "stg_raw__figures"])).parent_keys
+    upstream = graph.get(dg.AssetKey(["staging", "stg_articles__figures"])).parent_keys
     assert dg.AssetKey(["raw", "figures"]) in upstream
 
 
 def test_pandera_checks_block_and_dbt_tests_are_checks():
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"figures_match_contract", "sources_match_contract"} <= checks
-    assert any(name.startswith("unique_figures_figure_id") for name in checks)
+    assert any(name == "keys_figures" for name in checks)
     for check in (figures_match_contract, sources_match_contract):
         assert all(spec.blocking for spec in check.check_specs)
 

@@ -2,10 +2,13 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
@@ -228,3 +231,98 @@ def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehous
     page = (tmp_path / "target" / "static_index.html").read_text(encoding="utf-8")
     assert "segment_leaders_dashboard" in page and "value_cny_bn" in page
     assert 'fetch("manifest.json' not in page
+
+
+# The data tests guard the warehouse against what a loader bug or a careless seed edit could let
+# through: raw/ input that passes the loader cannot reach them, so these tests break a copy of a
+# built warehouse directly and run dbt on it. The marts' rules are constraints of their contracts
+# (a violation fails the model's build); the views' rules are one `column_values` and one `keys`
+# test per model, whose result rows name the column, rule and value at fault.
+def broken_build(built_warehouse, tmp_path, sql: str, select: str) -> tuple[Path, dict]:
+    """Copy the warehouse, break it with `sql`, `dbt build --select` on it: (copy, results)."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as conn:
+        # the loader's NOT NULL constraints on raw.figures would stop some of the faults
+        conn.execute("create table raw.loose as select * from raw.figures")
+        conn.execute("drop table raw.figures")
+        conn.execute("alter table raw.loose rename to figures")
+        conn.execute(sql)
+    target = tmp_path / "target"
+    subprocess.run(
+        ["dbt", "build", "--select", select, "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+        capture_output=True,
+        check=False,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return warehouse, {r["unique_id"].split(".")[2]: r for r in results}
+
+
+def failing_rows(warehouse: Path, result: dict) -> list[tuple]:
+    """What a failing dbt test returns: its compiled query, run on the warehouse."""
+    assert result["status"] == "fail", result
+    return query(warehouse, result["compiled_code"])
+
+
+def test_a_bad_figure_fails_the_staging_tests_which_name_the_column_and_the_key(
+    built_warehouse, tmp_path
+):
+    # a second row with the same figure_id, for a company and a scope no lookup knows
+    warehouse, results = broken_build(
+        built_warehouse,
+        tmp_path,
+        "insert into raw.figures select * replace ('nokia' as company, 'division' as scope) "
+        "from raw.figures where figure_id = 'hc250327-001'",
+        "stg_articles__figures",
+    )
+    assert failing_rows(warehouse, results["column_values_stg_articles__figures"]) == [
+        ("scope", "accepted_values: segment, unit", 1, "division")
+    ]
+    assert sorted(failing_rows(warehouse, results["keys_stg_articles__figures"])) == [
+        ("primary_key", "figure_id", "hc250327-001", 2),
+        ("references lookup_companies.company_id", "company_id", "nokia", 1),
+    ]
+
+
+def test_a_value_out_of_range_fails_the_mart_that_states_it(built_warehouse, tmp_path):
+    # Tencent's games growth in 2024 (10%) as 5000%: over company_segments' check constraint
+    warehouse, results = broken_build(
+        built_warehouse,
+        tmp_path,
+        "update raw.figures set value = 5000 where figure_id = 'hc250327-002'",
+        "int_figures_joined company_segments",
+    )
+    assert results["int_figures_joined"]["status"] == "success"
+    failed = results["company_segments"]
+    assert failed["status"] == "error"
+    assert "CHECK constraint failed" in failed["message"]
+    assert "revenue_yoy_growth_pct BETWEEN -100 AND 1000" in failed["message"]
+    # the mart built before stays as it was
+    assert query(
+        warehouse,
+        "select revenue_yoy_growth_pct from marts.company_segments "
+        "where company_segment_id = 'tencent|games||2024'",
+    ) == [(10.0,)]
+
+
+def test_an_empty_load_fails_the_keys_of_the_fact_table(built_warehouse, tmp_path):
+    warehouse, results = broken_build(
+        built_warehouse, tmp_path, "delete from raw.figures", "int_figures_joined figures"
+    )
+    assert results["figures"]["status"] == "success"
+    assert failing_rows(warehouse, results["keys_figures"]) == [("not_empty", None, None, 0)]
+
+
+def test_the_marts_refuse_a_null_key_or_a_value_outside_their_contract(built_warehouse, tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as conn:
+        for change, error in [
+            ("figure_id = null", "NOT NULL constraint failed: figures.figure_id"),
+            ("scope = 'division'", """CHECK constraint failed on table "figures" """),
+            ("value_cny_bn = -1", "CHECK((value_cny_bn >= 0))"),
+        ]:
+            with pytest.raises(duckdb.ConstraintException, match=re.escape(error)):
+                conn.execute(f"update marts.figures set {change} where figure_id = 'hc250327-001'")

@@ -26,8 +26,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = PROJECT_ROOT / ".artifacts" / "ui" / "asset-graph.png"
-# One asset of each layer, by the name the graph shows on its node.
-LAYERS = {"raw": "figures_rejected", "staging": "stg_raw__figures", "marts": "company_segments"}
+# One asset of each layer, by the name the graph shows on its node (the graph shortens names
+# longer than about 18 characters, stg_articles__figures to stg_arti…__figures: pick short ones).
+LAYERS = {"raw": "figures_rejected", "staging": "int_figures_joined", "marts": "company_segments"}
 UI_WAIT_MS = 90_000  # a guard for a slow first page load, not a measure of speed
 VIEWPORT = {"width": 1800, "height": 2600}  # tall: the layers stack top to bottom
 ZOOM_OUTS = 2  # further out, the graph draws boxes without names

@@ -7,13 +7,13 @@
 {{ config(materialized='table') }}
 with figures as (
 
-    select * from {{ ref('stg_raw__figures') }}
+    select * from {{ ref('stg_articles__figures') }}
 
 ),
 
 sources as (
 
-    select * from {{ ref('stg_raw__sources') }}
+    select * from {{ ref('stg_articles__sources') }}
 
 ),
 

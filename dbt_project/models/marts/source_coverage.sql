@@ -2,7 +2,7 @@
 -- whose text is not on the machine that ran the pipeline has no rows here.
 with numbers as (
 
-    select * from {{ ref('stg_raw__text_coverage') }}
+    select * from {{ ref('stg_articles__text_coverage') }}
 
 ),
 

@@ -2,7 +2,7 @@
 -- (still the latest statement, superseded by a later source, or in conflict with another).
 with sources as (
 
-    select * from {{ ref('stg_raw__sources') }}
+    select * from {{ ref('stg_articles__sources') }}
 
 ),
 

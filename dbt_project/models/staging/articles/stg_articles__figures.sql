@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('raw', 'figures') }}
+    select * from {{ source('articles', 'figures') }}
 
 ),
 

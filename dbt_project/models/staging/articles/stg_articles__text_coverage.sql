@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('raw', 'text_coverage') }}
+    select * from {{ source('articles', 'text_coverage') }}
 
 ),
 

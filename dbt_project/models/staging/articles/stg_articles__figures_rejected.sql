@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('raw', 'figures_rejected') }}
+    select * from {{ source('articles', 'figures_rejected') }}
 
 ),
 
