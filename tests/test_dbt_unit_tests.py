@@ -1,4 +1,4 @@
-"""dbt's unit tests: each mart's SQL on fixed rows (models/marts/_marts__unit_tests.yml).
+"""dbt's unit tests: each mart's SQL on fixed rows (the `unit_tests:` of each `models/marts/<mart>.yml`).
 
 A run leaves them out (orchestration/paths.py, DBT_BUILD): they check code, not data, so they
 run here, where the code changes.
