@@ -55,8 +55,10 @@ setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 run: setup
 	@$(PYTHON) -m orchestration.run
 
+# The suite on every core (at most 4), a test file per worker at a time: a file's module
+# fixtures (a built warehouse, a running `dagster dev`) are set up once.
 test: setup chromium
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 test-fast: setup
 	$(PYTHON) -m pytest -m unit -q -n auto
@@ -67,7 +69,7 @@ ui: setup
 ui-check: setup chromium
 	$(PYTHON) -m pytest tests/system/test_ui.py -q -s
 
-# The browser check (tests/test_ui.py) drives Debian's chromium. Installed when missing, if this
+# The browser check (tests/system/test_ui.py) drives Debian's chromium. Installed when missing, if this
 # is a Debian machine and we are root (CI); otherwise that one test skips and says why.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \

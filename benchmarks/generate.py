@@ -96,6 +96,32 @@ def _rows(rng: random.Random, source: int, count: int, previous: list, lines: li
             }  # fmt: skip
 
 
+def write_source(folder: Path, figures: int, seed: int) -> Path:
+    """One more source folder of `figures` figures, ids of its own (the daily new article)."""
+    rng = random.Random(seed)
+    source_id = folder.name
+    folder.mkdir(parents=True)
+    (folder / "source.yaml").write_text(_source_yaml(source_id), encoding="utf-8")
+    with (folder / "figures.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for i, row in enumerate(_rows(rng, 99_999, figures, [], [])):
+            writer.writerow({"figure_id": f"{source_id}-{i:05d}", **row})
+    return folder
+
+
+def _source_yaml(source_id: str) -> str:
+    return (
+        f"source_id: {source_id}\n"
+        'title_en: "Synthetic benchmark source"\n'
+        'publisher: "Benchmarks (synthetic data)"\n'
+        "publication_date: 2025-01-01\n"
+        "languages: [zh, en]\n"
+        "authoritative_language: zh\n"
+        'citation: "Synthetic benchmark data, not a real publication."\n'
+    )
+
+
 def generate(figures: int, out: Path, seed: int = 20241231) -> list[Path]:
     """Write a corpus of `figures` figures under `out`; the folders written."""
     rng = random.Random(seed)
@@ -106,16 +132,7 @@ def generate(figures: int, out: Path, seed: int = 20241231) -> list[Path]:
         source_id = f"synthetic-{source:05d}"
         folder = out / source_id
         folder.mkdir(exist_ok=True)
-        (folder / "source.yaml").write_text(
-            f"source_id: {source_id}\n"
-            'title_en: "Synthetic benchmark source"\n'
-            'publisher: "Benchmarks (synthetic data)"\n'
-            "publication_date: 2025-01-01\n"
-            "languages: [zh, en]\n"
-            "authoritative_language: zh\n"
-            'citation: "Synthetic benchmark data, not a real publication."\n',
-            encoding="utf-8",
-        )
+        (folder / "source.yaml").write_text(_source_yaml(source_id), encoding="utf-8")
         with (folder / "figures.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), lineterminator="\n")
             writer.writeheader()

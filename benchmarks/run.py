@@ -377,12 +377,18 @@ def _json_line(text: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
 
+# The size of the new source in the row that adds one to a built warehouse.
+NEW_SOURCE_FIGURES = 100
+
+
 def bench_size(
     size: str, work: Path, env: dict, timeout: float, compiled: Path, rerun: bool = True
 ) -> list[Row]:
     """Every measurement of one size; the warehouse is left loaded and built."""
     log = work / "bench.log"
     folder, figures, sources = corpus(size, log)
+    if size == "seed":  # a copy: the last row adds a source folder, never to the real raw/
+        folder = Path(shutil.copytree(folder, work / "raw-seed"))
     home = work / f"dagster_home-{size}"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
@@ -469,6 +475,18 @@ def bench_size(
         if built["failing_tests"]:
             note += f"; failing: {', '.join(built['failing_tests'])}"
     rows.append(_from(least, "floor: compiled SQL, one DuckDB connection", figures, note))
+
+    # The daily case with a new article: one more source folder, then `make run` again.
+    added = NEW_SOURCE_FIGURES
+    extra = folder / f"synthetic-new-{added}"
+    try:
+        generate.write_source(extra, added, seed=7)
+        grown = measure("make run", run, env, log, timeout)
+        print(f"  make run, one new source: {grown.seconds:.1f} s", flush=True)
+        why = _errors(log) if grown.returncode else "a full rebuild: no step is incremental yet"
+        rows.append(_from(grown, f"make run, one new {added}-figure source", figures + added, why))
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
     return rows
 
 

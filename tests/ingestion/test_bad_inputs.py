@@ -29,6 +29,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from orchestration.confine import printable
+from orchestration.ingestion import contract_check
 from orchestration.ingestion.assets import (
     figures_match_contract,
     raw_tables,
@@ -519,3 +520,34 @@ def test_a_bad_row_through_dagster_is_kept_reported_and_skipped_when_unchanged(
     assert fixed["dagster/row_count"] == 9
     checks = {e.check_name: e for e in third.get_asset_check_evaluations()}
     assert checks["figures_match_contract"].passed
+
+
+OPTIMIZER_CASES = [
+    "unknown company",
+    "a NUL byte in a quote",
+    "a date with slashes",
+    "quote does not state the value",
+    "duplicate id across sources",
+]
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_CASES)
+def test_the_check_gives_the_same_rows_whether_duckdb_optimizes_it_or_not(
+    tmp_path, monkeypatch, name
+):
+    """Small loads run the check unoptimized (contract_check.OPTIMIZE_FROM_ROWS): the rows and
+    reasons must be those of the optimized query that large loads run."""
+    case = next(c for c in CASES if c.name == name)
+    build(tmp_path / "raw", case)
+
+    def outcome(threshold: int, warehouse: Path) -> tuple[list, list]:
+        monkeypatch.setattr(contract_check, "OPTIMIZE_FROM_ROWS", threshold)
+        with duckdb.connect(str(warehouse)) as conn:
+            load_raw(conn, tmp_path / "raw")
+            figures = "select * exclude (loaded_at) from raw.figures order by all"
+            rejected = "select * exclude (loaded_at) from raw.figures_rejected order by all"
+            return conn.execute(figures).fetchall(), conn.execute(rejected).fetchall()
+
+    unoptimized = outcome(10**9, tmp_path / "unoptimized.duckdb")
+    assert unoptimized == outcome(0, tmp_path / "optimized.duckdb")
+    assert unoptimized[1]  # the case is rejected somewhere
