@@ -20,6 +20,7 @@ Exit codes: 0 built (or nothing to do); 1 the run failed; 2 nothing ran (set-up,
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from orchestration.locking import (
 from orchestration.paths import (
     PUBLISHED_DATABASE,
     dbt_executable,
+    dbt_target_dir,
     display,
     publish_dir,
     raw_dir,
@@ -196,6 +198,27 @@ def failed_checks(result: dg.ExecuteInProcessResult) -> list:
     ]
 
 
+def dbt_failures(run_results: Path) -> list[str]:
+    """One line per dbt model or seed that failed to build, from dbt's run_results.json.
+
+    A mart's contract constraints stop a bad row in the model itself (docs/warehouse.md), so
+    the step fails without a failed check: this names the model and DuckDB's reason.
+    """
+    try:
+        results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    lines = []
+    for result in results:
+        kind, _, project_and_name = result.get("unique_id", "").partition(".")
+        name = project_and_name.partition(".")[2]
+        if result.get("status") != "error" or kind in ("test", "unit_test"):
+            continue
+        message = " ".join((result.get("message") or "").split())
+        lines.append(f"dbt {kind} {name} failed to build: {message[:300]}")
+    return lines
+
+
 def error_lines(result: dg.ExecuteInProcessResult) -> list[str]:
     """One line per reason a run failed: blocking checks, dbt tests, then other step errors."""
     lines = []
@@ -229,6 +252,11 @@ def error_lines(result: dg.ExecuteInProcessResult) -> list[str]:
             "DagsterDbtCliRuntimeError" in text or "blocking asset check" in text.lower()
         ):
             continue  # the failed checks above are the reason
+        if "DagsterDbtCliRuntimeError" in text and (
+            models := dbt_failures(dbt_target_dir() / "run_results.json")
+        ):
+            lines.extend(models)
+            continue
         lines.append(f"{event.step_key}: {explain(text, root_cause(error) if error else None)}")
     return lines or ["the run failed: see the log"]
 

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from orchestration.run import dbt_failures
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 
 pytestmark = pytest.mark.integration
@@ -299,6 +300,10 @@ def test_a_value_out_of_range_fails_the_mart_that_states_it(built_warehouse, tmp
     assert failed["status"] == "error"
     assert "CHECK constraint failed" in failed["message"]
     assert "revenue_yoy_growth_pct BETWEEN -100 AND 1000" in failed["message"]
+    # what `make run` prints for it (orchestration/run.py): the model and DuckDB's reason
+    (line,) = dbt_failures(tmp_path / "target" / "run_results.json")
+    assert line.startswith("dbt model company_segments failed to build: ")
+    assert "CHECK constraint failed" in line and "BETWEEN -100 AND 1000" in line
     # the mart built before stays as it was
     assert query(
         warehouse,
