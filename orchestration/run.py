@@ -198,13 +198,16 @@ def failed_checks(result: dg.ExecuteInProcessResult) -> list:
     ]
 
 
-def dbt_failures(run_results: Path) -> list[str]:
-    """One line per dbt model or seed that failed to build, from dbt's run_results.json.
+def dbt_failures(run_results: Path, since: float = 0.0) -> list[str]:
+    """One line per dbt model or seed that failed to build, from dbt's run_results.json
+    written after `since` (a file left by an earlier run says nothing about this one).
 
     A mart's contract constraints stop a bad row in the model itself (docs/warehouse.md), so
     the step fails without a failed check: this names the model and DuckDB's reason.
     """
     try:
+        if run_results.stat().st_mtime < since:
+            return []
         results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
     except (OSError, ValueError, KeyError):
         return []
@@ -219,7 +222,7 @@ def dbt_failures(run_results: Path) -> list[str]:
     return lines
 
 
-def error_lines(result: dg.ExecuteInProcessResult) -> list[str]:
+def error_lines(result: dg.ExecuteInProcessResult, started_at: float = 0.0) -> list[str]:
     """One line per reason a run failed: blocking checks, dbt tests, then other step errors."""
     lines = []
     for check in failed_checks(result):
@@ -253,7 +256,7 @@ def error_lines(result: dg.ExecuteInProcessResult) -> list[str]:
         ):
             continue  # the failed checks above are the reason
         if "DagsterDbtCliRuntimeError" in text and (
-            models := dbt_failures(dbt_target_dir() / "run_results.json")
+            models := dbt_failures(dbt_target_dir() / "run_results.json", started_at)
         ):
             lines.extend(models)
             continue
@@ -357,6 +360,7 @@ def main() -> int:
         "Running the warehouse job: load raw/, validate, dbt build, publish "
         f"(log: {display(log_path)})"
     )
+    started_at = time.time()
     try:
         with output_to(log_path):
             result = defs.resolve_job_def(JOB).execute_in_process(
@@ -372,7 +376,7 @@ def main() -> int:
         return fail(setup_problem(error))
     seconds = time.perf_counter() - started
     if not result.success:
-        for line in error_lines(result):
+        for line in error_lines(result, started_at):
             print(f"error: {line}", file=sys.stderr)
         print(
             f"The run failed after {seconds:.1f} s (run {result.run_id}); {RERUN} once fixed. "

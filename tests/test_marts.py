@@ -301,9 +301,12 @@ def test_a_value_out_of_range_fails_the_mart_that_states_it(built_warehouse, tmp
     assert "CHECK constraint failed" in failed["message"]
     assert "revenue_yoy_growth_pct BETWEEN -100 AND 1000" in failed["message"]
     # what `make run` prints for it (orchestration/run.py): the model and DuckDB's reason
-    (line,) = dbt_failures(tmp_path / "target" / "run_results.json")
+    run_results = tmp_path / "target" / "run_results.json"
+    (line,) = dbt_failures(run_results)
     assert line.startswith("dbt model company_segments failed to build: ")
     assert "CHECK constraint failed" in line and "BETWEEN -100 AND 1000" in line
+    # a file an earlier run left says nothing about a run started after it
+    assert dbt_failures(run_results, since=run_results.stat().st_mtime + 1) == []
     # the mart built before stays as it was
     assert query(
         warehouse,
