@@ -69,8 +69,8 @@ ui: setup
 ui-check: setup chromium
 	$(PYTHON) -m pytest tests/system/test_ui.py -q -s
 
-# The browser check (tests/system/test_ui.py) drives Debian's chromium. Installed when missing, if this
-# is a Debian machine and we are root (CI); otherwise that one test skips and says why.
+# The browser check (tests/system/test_ui.py) drives Debian's chromium. Installed when missing,
+# if this is a Debian machine and we are root (CI); otherwise that one test skips and says why.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -19,7 +19,7 @@ from orchestration.paths import (
     dbt_target_dir,
 )
 
-# Under pytest-xdist (make test-fast) each worker process is a suite of its own: its dbt runs get
+# Under pytest-xdist (make test, make test-fast) each worker process is a suite of its own: its dbt runs get
 # their own target folder, or two workers' dbt would write one partial parse and manifest at once.
 # Set before anything imports the dbt project (orchestration/transformation.py reads it).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
