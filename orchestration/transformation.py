@@ -5,7 +5,9 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
 
+from orchestration import build_state
 from orchestration.locking import RunLock
 from orchestration.paths import DBT_BUILD, DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
 
@@ -52,8 +54,24 @@ class WarehouseTranslator(DagsterDbtTranslator):
     project=dbt_project,
     dagster_dbt_translator=WarehouseTranslator(),
 )
-def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, run_lock: RunLock):
-    """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order."""
+def warehouse_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    duckdb: DuckDBResource,
+    run_lock: RunLock,
+):
+    """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order:
+    incrementally by source on top of the last complete build, or in full (build_state.py)."""
+    project = build_state.project_hash()
+    complete = set(context.selected_asset_keys) >= set(warehouse_dbt_models.keys)
+    with duckdb.get_connection() as conn:
+        mode = build_state.choose_mode(conn, context.run.tags, complete, project)
+        build_state.forget(conn)
+    context.log.info(f"dbt build, {mode.name}: {mode.reason}")
+    args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_BUILD
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
     # its partial parse of the last run there and parses nothing the project did not change.
-    yield from dbt.cli(DBT_BUILD, context=context, target_path=dbt_target_dir()).stream()
+    yield from dbt.cli(args, context=context, target_path=dbt_target_dir()).stream()
+    if complete:
+        with duckdb.get_connection() as conn:
+            build_state.record(conn, project, context.run.run_id, mode)

@@ -14,29 +14,11 @@ import pytest
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from orchestration.run import dbt_failures
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+from tests.sources import RESTATEMENT_CSV, RESTATEMENT_YAML
 
 pytestmark = pytest.mark.integration
 
 MARTS = "select table_name from duckdb_tables() where schema_name = 'marts'"
-
-# A made-up later source restating three seed facts: two with the seed's values, one changed.
-RESTATEMENT_YAML = """\
-# A made-up source for tests: synthetic restatements of seed figures, not a real publication.
-source_id: synthetic-restatement-2025-08-29
-title_en: "Synthetic restatement"
-title_zh: "测试用合成重述"
-publisher: "Test fixtures"
-publication_date: 2025-08-29
-languages: [zh, en]
-authoritative_language: zh
-citation: "Synthetic restatement, 2025-08-29 (not a real publication)."
-"""
-RESTATEMENT_CSV = """\
-figure_id,company,business,business_zh,scope,segment,metric,measure,period,period_start,period_end,value,unit,qualifier,quote_zh,quote_en,translation_discrepancy,note
-syn-r-001,tencent,,,segment,games,revenue,level,2024,2024-01-01,2024-12-31,197700000000,CNY,exact,游戏收入 1977 亿元,games revenue of 197.7 billion yuan,,synthetic
-syn-r-002,tencent,,,segment,games,revenue,yoy_growth,2024,2024-01-01,2024-12-31,10,percent,exact,同比增长 10%,up 10%,,synthetic
-syn-r-003,xiaomi,Smartphones,智能手机,unit,hardware,revenue,level,2024,2024-01-01,2024-12-31,192000000000,CNY,exact,智能手机收入 1920 亿元,smartphone revenue of 192.0 billion yuan,,synthetic
-"""
 
 
 def test_every_mart_table_and_column_is_described_in_the_warehouse(built_warehouse):

@@ -4,10 +4,67 @@
 -- later source_id). A table, not a view like the rest of the folder: every mart reads it, and at
 -- millions of figures computing the joins and the window once is what keeps dbt build fast
 -- (benchmarks/RESULTS.md).
-{{ config(materialized='table') }}
-with figures as (
+--
+-- Incremental by source (docs/warehouse.md, "Incremental builds"): a row carries the load of its
+-- source (loaded_at: a source reloaded is a new version of it). A run rebuilds the rows of new and
+-- changed source versions, and the other statements of every fact those rows state or stated,
+-- since a new statement changes which is the latest and whether the fact is in conflict; the
+-- post-hook deletes the rows of versions that are gone (a source removed or reloaded). built_at
+-- says which dbt invocation last wrote a row: marts.figures and the published copy take the rows
+-- of the latest one. A full refresh (orchestration/transformation.py decides) builds every row.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='figure_id',
+        on_schema_change='fail',
+        post_hook="delete from {{ this }} as built where not exists (
+            select 1 from (select distinct source_id, loaded_at from {{ ref('stg_articles__figures') }}) as versions
+            where versions.source_id = built.source_id and versions.loaded_at = built.loaded_at
+        )",
+    )
+}}
+with
 
-    select * from {{ ref('stg_articles__figures') }}
+{% if is_incremental() %}
+
+versions as (
+
+    select distinct source_id, loaded_at from {{ ref('stg_articles__figures') }}
+
+),
+
+built_versions as (
+
+    select distinct source_id, loaded_at from {{ this }}
+
+),
+
+new_versions as (
+
+    select * from versions
+    except
+    select * from built_versions
+
+),
+
+gone_versions as (
+
+    select * from built_versions
+    except
+    select * from versions
+
+),
+
+{% endif %}
+
+figures as (
+
+    select staged.* exclude (file_hash)
+    from {{ ref('stg_articles__figures') }} as staged
+    {% if is_incremental() %}
+    inner join new_versions using (source_id, loaded_at)
+    {% endif %}
 
 ),
 
@@ -105,6 +162,52 @@ stated as (
 
 ),
 
+{% if is_incremental() %}
+
+touched_facts as (
+
+    -- the facts that new versions state, and the facts that gone versions stated
+    select business_id, metric_id, measure_id, period_label from stated
+    union
+    select built.business_id, built.metric_id, built.measure_id, built.period_label
+    from {{ this }} as built
+    inner join gone_versions using (source_id, loaded_at)
+
+),
+
+restated as (
+
+    -- the statements of those facts that stay: ranked again beside the new ones
+    select
+        built.figure_id, built.source_id, built.company_id, built.segment_id, built.metric_id,
+        built.measure_id, built.unit_id, built.scope, built.business_en, built.business_zh,
+        built.period_label, built.period_type, built.period_start_date, built.period_end_date, built.value,
+        built.qualifier, built.quote_zh, built.quote_en, built.translation_discrepancy, built.note,
+        built.source_file, built.source_row, built.loaded_at, built.business_id, built.source_publication_date
+    from {{ this }} as built
+    inner join touched_facts using (business_id, metric_id, measure_id, period_label)
+    anti join gone_versions using (source_id, loaded_at)
+
+),
+
+statements as (
+
+    select * from stated
+    union all by name
+    select * from restated
+
+),
+
+{% else %}
+
+statements as (
+
+    select * from stated
+
+),
+
+{% endif %}
+
 ranked as (
 
     -- one window pass over the whole row (joining a narrow ranking back on figure_id measured
@@ -119,7 +222,7 @@ ranked as (
         -- sources disagree on the fact when its statements' values differ
         min(value) over facts <> max(value) over facts as has_conflicting_statements
 
-    from stated
+    from statements
     window facts as (
         partition by business_id, metric_id, measure_id, period_label
         order by source_publication_date desc, source_id desc, figure_id desc
@@ -186,6 +289,7 @@ joined as (
         ranked.note,
         ranked.source_file,
         ranked.source_row,
+        ranked.loaded_at,
         ranked.statement_rank,
         ranked.n_statements,
         ranked.has_conflicting_statements
@@ -207,7 +311,8 @@ final as (
         -- business line, shared by every source that states it
         company_id || '|' || business_segment_id || '|' || business_key || '|' || metric_id
             || '|' || measure_id || '|' || period_label as fact_id,
-        *
+        *,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as built_at
 
     from joined
 

@@ -1,9 +1,25 @@
 -- The fact table: every figure every source states, with labels in both languages. A fact that
 -- several sources state has a row per statement: is_latest_statement marks the one the other
 -- marts use, has_conflicting_statements the facts whose sources disagree (figure_conflicts).
+--
+-- Incremental with int_figures_joined: a run writes the rows that model's latest invocation
+-- wrote (a new or reloaded source's figures and the other statements of their facts) and the
+-- post-hook deletes the figures that are gone. A full refresh builds every row.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='figure_id',
+        on_schema_change='fail',
+        post_hook="delete from {{ this }} where figure_id not in (select figure_id from {{ ref('int_figures_joined') }})",
+    )
+}}
 with figures as (
 
     select * from {{ ref('int_figures_joined') }}
+    {% if is_incremental() %}
+    where built_at = (select max(built_at) from {{ ref('int_figures_joined') }})
+    {% endif %}
 
 ),
 

@@ -1,0 +1,159 @@
+"""Incremental builds by source give the marts a full build gives, and are what runs use.
+
+One scenario, built once for the module: the seed and a quarter's source in full; then a source
+that restates seed facts (one with another value), added incrementally; then that source revised
+and the quarter's source removed, incrementally too. A full build of the same raw/ in a new
+warehouse must hold the same rows in every mart, in the warehouse and in the published copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pytest
+
+from orchestration import build_state
+from orchestration.snapshots import current_build
+from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+from tests.sources import FIXTURES, RESTATEMENT_CSV, RESTATEMENT_YAML
+
+pytestmark = pytest.mark.integration
+
+QUARTER = "synthetic-2025q1-tencent"
+RESTATEMENT = "synthetic-restatement-2025-08-29"
+
+
+def build(warehouse: Path, raw: Path) -> str:
+    """One run of the warehouse job; the way its dbt build went (full or incremental)."""
+    result = run_warehouse(warehouse, raw)
+    assert result.success and failed_checks(result) == []
+    return query(warehouse, f"select mode from {build_state.TABLE}")[0][0]
+
+
+def revise(raw: Path) -> None:
+    """The restatement corrected: one value revised to the seed's (its quote with it: the facts
+    no longer conflict), one figure withdrawn."""
+    rows = RESTATEMENT_CSV.splitlines()
+    revised = [
+        rows[0],
+        rows[1],
+        rows[3]
+        .replace("192000000000", "191800000000")
+        .replace("1920 亿元", "1918 亿元")
+        .replace("192.0 billion", "191.8 billion"),
+    ]
+    (raw / RESTATEMENT / "figures.csv").write_text("\n".join(revised) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> SimpleNamespace:
+    root = tmp_path_factory.mktemp("incremental")
+    raw = copy_raw(root / "raw")
+    shutil.copytree(FIXTURES / QUARTER, raw / QUARTER)
+    warehouse = root / "incremental" / "warehouse.duckdb"
+    modes = [build(warehouse, raw)]
+    added = query(warehouse, "select count(*) from marts.figures")[0][0]
+
+    folder = raw / RESTATEMENT
+    folder.mkdir()
+    (folder / "source.yaml").write_text(RESTATEMENT_YAML, encoding="utf-8")
+    (folder / "figures.csv").write_text(RESTATEMENT_CSV, encoding="utf-8")
+    modes.append(build(warehouse, raw))
+    restated = query(
+        warehouse,
+        "select figure_id, is_latest_statement, n_statements from marts.figures "
+        "where figure_id in ('hc250327-001', 'syn-r-001') order by 1",
+    )
+    built_at = query(
+        warehouse, "select count(distinct built_at) from intermediate.int_figures_joined"
+    )[0][0]
+
+    revise(raw)
+    shutil.rmtree(raw / QUARTER)
+    modes.append(build(warehouse, raw))
+
+    full = root / "full" / "warehouse.duckdb"
+    full_mode = build(full, raw)
+    return SimpleNamespace(
+        warehouse=warehouse,
+        full=full,
+        modes=modes,
+        full_mode=full_mode,
+        first_count=added,
+        restated=restated,
+        built_at_batches=built_at,
+    )
+
+
+def mart_tables(database: Path) -> list[str]:
+    return [
+        name
+        for (name,) in query(
+            database,
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1",
+        )
+    ]
+
+
+def differences(left: Path, right: Path, tables: list[str]) -> dict[str, int]:
+    """{mart: rows in one database and not the other (either way, duplicates counted)}, all
+    columns compared but `loaded_at`, when a source was loaded (each warehouse loaded its own)."""
+    found = {}
+    with duckdb.connect() as conn:
+        conn.execute(f"attach '{left}' as l (read_only)")
+        conn.execute(f"attach '{right}' as r (read_only)")
+        for table in tables:
+            timed = conn.execute(
+                "select count(*) from duckdb_columns() where database_name = 'l' "
+                "and schema_name = 'marts' and table_name = ? and column_name = 'loaded_at'",
+                [table],
+            ).fetchall()[0][0]
+            columns = "* exclude (loaded_at)" if timed else "*"
+            one_way = f"select {columns} from l.marts.{table} except all select {columns} from r.marts.{table}"
+            other = f"select {columns} from r.marts.{table} except all select {columns} from l.marts.{table}"
+            count = conn.execute(
+                f"select (select count(*) from ({one_way})) + (select count(*) from ({other}))"
+            ).fetchall()[0][0]
+            if count:
+                found[table] = count
+    return found
+
+
+def test_a_run_after_a_complete_build_is_incremental(scenario):
+    assert scenario.modes == ["full", "incremental", "incremental"]
+    assert scenario.full_mode == "full"
+    # the second run wrote the new source's rows and the seed's statements of the same facts
+    # only: the rest kept the first run's build time
+    assert scenario.built_at_batches == 2
+
+
+def test_a_new_source_re_ranks_the_statements_it_restates(scenario):
+    assert scenario.restated == [("hc250327-001", False, 2), ("syn-r-001", True, 2)]
+
+
+def test_incremental_and_full_builds_hold_the_same_marts(scenario):
+    tables = mart_tables(scenario.full)
+    assert len(tables) >= 10 and mart_tables(scenario.warehouse) == tables
+    assert differences(scenario.warehouse, scenario.full, tables) == {}
+    # the removed source's figures left, the revised value replaced the first
+    assert query(
+        scenario.warehouse,
+        "select count(*) from marts.figures where source_id = 'synthetic-2025q1-tencent' "
+        "or figure_id = 'syn-r-002'",
+    ) == [(0,)]
+    assert query(
+        scenario.warehouse,
+        "select value, has_conflicting_statements from marts.figures where figure_id = 'syn-r-003'",
+    ) == [(191800000000.0, False)]
+
+
+def test_incremental_and_full_published_copies_hold_the_same_marts(scenario):
+    copies = [
+        current_build(w.parent / "published").database for w in (scenario.warehouse, scenario.full)
+    ]
+    tables = mart_tables(copies[1])
+    assert mart_tables(copies[0]) == tables
+    assert differences(*copies, tables) == {}
