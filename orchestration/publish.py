@@ -6,8 +6,10 @@ the last successful run published (orchestration/snapshots.py: a folder per buil
 pointer). `published/marts` and `published/segment_revenue_chart` are one step, the last of a
 run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x reads, one
 Parquet file per mart, the chart), each file carrying the build id, and switches `current` to
-it only when every file is complete. It publishes only what a complete run built: a run of a
-subset of the assets (or a run whose upstream steps failed) leaves the snapshot as it was.
+it only when every file is complete. The DuckDB copy is written from the previous build's when
+few figures changed since (orchestration/published_copy.py). It publishes only what a complete
+run built: a run of a subset of the assets (or a run whose upstream steps failed) leaves the
+snapshot as it was.
 """
 
 import base64
@@ -24,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration import fingerprint, snapshots
 from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
+from orchestration.published_copy import figures_built_at, quote, write_published_copy
 from orchestration.transformation import warehouse_dbt_models
 
 # The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
@@ -34,80 +37,8 @@ DATABASE_FILE = PUBLISHED_DATABASE
 CHART_FILE = snapshots.CHART_FILE
 MARTS = dg.AssetKey(["published", "marts"])
 CHART = dg.AssetKey(["published", "segment_revenue_chart"])
-# Beside the marts, the copy holds what readers need to trust them: the rejected rows (nothing
-# is lost: what is not in the marts is here, with its reason) and the build it comes from.
-EXTRA_TABLES = ("raw.figures_rejected",)
 
 MART_KEYS = [key for key in warehouse_dbt_models.keys if key.path[0] == "marts"]
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def write_published_copy(conn, target: Path, storage_version: str, build: dict) -> dict[str, int]:
-    """Copy every marts table (rows and comments), the rejected rows and the build's record
-    into a new DuckDB file at `target`."""
-    tables = [
-        name
-        for (name,) in conn.execute(
-            "select table_name from duckdb_tables() "
-            "where database_name = current_database() and schema_name = 'marts' order by 1"
-        ).fetchall()
-    ]
-    target.unlink(missing_ok=True)
-    conn.execute(
-        f"attach {_quote(str(target))} as published (storage_version {_quote(storage_version)})"
-    )
-    counts = {}
-    try:
-        conn.execute("create schema published.marts")
-        for table in tables:
-            conn.execute(f"create table published.marts.{table} as select * from marts.{table}")
-            counts[table] = conn.execute(
-                f"select count(*) from published.marts.{table}"
-            ).fetchone()[0]
-        comments = conn.execute(
-            "select table_name, comment from duckdb_tables() "
-            "where database_name = current_database() and schema_name = 'marts' "
-            "and comment is not null"
-        ).fetchall()
-        for table, comment in comments:
-            conn.execute(f"comment on table published.marts.{table} is {_quote(comment)}")
-        column_comments = conn.execute(
-            "select table_name, column_name, comment from duckdb_columns() "
-            "where database_name = current_database() and schema_name = 'marts' "
-            "and comment is not null"
-        ).fetchall()
-        for table, column, comment in column_comments:
-            conn.execute(
-                f'comment on column published.marts.{table}."{column}" is {_quote(comment)}'
-            )
-        for table in EXTRA_TABLES:
-            schema = table.split(".")[0]
-            conn.execute(f"create schema if not exists published.{schema}")
-            conn.execute(f"create table published.{table} as select * from {table}")
-        conn.execute("create schema published.meta")
-        conn.execute(
-            "create table published.meta.build as select ?::varchar as build_id, "
-            "?::varchar as run_id, ?::varchar as inputs_hash, ?::varchar as sources, "
-            "?::timestamp as built_at",
-            [
-                build["build_id"],
-                build["run_id"],
-                build["inputs_hash"],
-                json.dumps(build["sources"], sort_keys=True),
-                build["built_at"],
-            ],
-        )
-        conn.execute(
-            "comment on table published.meta.build is 'The build these tables come from: its "
-            "id (also in every Parquet file of the build), the Dagster run, and the hash of its "
-            "inputs (raw/ folders, dbt project, code).'"
-        )
-    finally:
-        conn.execute("detach published")
-    return counts
 
 
 def complete_build() -> tuple[set[dg.AssetKey], set[dg.AssetCheckKey]]:
@@ -266,6 +197,7 @@ def published_snapshot(
         ) from None
     version = os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
     started = time.perf_counter()
+    previous = snapshots.current_build(folder)
     with duckdb.get_connection() as conn:
         sources = loaded_sources(conn, run_id)
         if sources is None:
@@ -277,24 +209,30 @@ def published_snapshot(
             "sources": sources,
             "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             "storage_version": version,
+            "figures_built_at": figures_built_at(conn),
         }
         # Rows of a mart have no meaningful order (every query orders what it shows): let
         # DuckDB write the copy and the Parquet files with all its threads.
         conn.execute("set preserve_insertion_order = false")
-        counts = write_published_copy(conn, partial / DATABASE_FILE, version, build)
+        counts, written = write_published_copy(
+            conn, partial / DATABASE_FILE, version, build, previous
+        )
         snapshots.pause_point("copy", folder, context.run.tags)
         for table in counts:
             target = partial / snapshots.PARQUET_DIR / f"{table}.parquet"
             conn.execute(
-                f"copy (select * from marts.{table}) to {_quote(str(target))} "
-                f"(format parquet, kv_metadata {{build_id: {_quote(build_id)}}})"
+                f"copy (select * from marts.{table}) to {quote(str(target))} "
+                f"(format parquet, kv_metadata {{build_id: {quote(build_id)}}})"
             )
             snapshots.pause_point("parquet", folder, context.run.tags)
         chart = write_chart(conn, partial, build_id)
     snapshots.write_build_info(partial, {**build, "tables": counts})
     final = snapshots.switch(folder, partial, build_id)
     elapsed = time.perf_counter() - started
-    context.log.info(f"published build {build_id} to {display(folder)} in {elapsed:.2f} s")
+    context.log.info(
+        f"published build {build_id} to {display(folder)} in {elapsed:.2f} s "
+        f"(the DuckDB copy {written})"
+    )
     yield dg.MaterializeResult(
         asset_key=MARTS,
         metadata={
@@ -302,6 +240,7 @@ def published_snapshot(
             "database": dg.MetadataValue.path(str(folder / DATABASE_FILE)),
             "build_folder": dg.MetadataValue.path(str(final)),
             "storage_version": version,
+            "copy_written": written,
             "inputs_hash": build["inputs_hash"],
             "tables": dg.MetadataValue.json(counts),
             "size_bytes": (final / DATABASE_FILE).stat().st_size,

@@ -61,6 +61,9 @@ class Build:
     sources: dict[str, str]
     built_at: str
     folder: Path
+    # what the next build is written from (orchestration/published_copy.py)
+    storage_version: str = ""
+    figures_built_at: str = ""
 
     @property
     def database(self) -> Path:
@@ -90,6 +93,8 @@ def current_build(publish_dir: Path) -> Build | None:
         sources=dict(info.get("sources") or {}),
         built_at=info.get("built_at", ""),
         folder=folder.resolve(),
+        storage_version=info.get("storage_version", ""),
+        figures_built_at=info.get("figures_built_at") or "",
     )
     return build if build.database.is_file() else None
 

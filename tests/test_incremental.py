@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from orchestration import build_state
+from orchestration.publish import MARTS
 from orchestration.snapshots import current_build
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 from tests.sources import FIXTURES, RESTATEMENT_CSV, RESTATEMENT_YAML
@@ -27,10 +28,16 @@ RESTATEMENT = "synthetic-restatement-2025-08-29"
 
 
 def build(warehouse: Path, raw: Path) -> str:
-    """One run of the warehouse job; the way its dbt build went (full or incremental)."""
+    """One run of the warehouse job: how its dbt build went (full or incremental) and how its
+    published copy was written (in full or from the previous build)."""
     result = run_warehouse(warehouse, raw)
     assert result.success and failed_checks(result) == []
-    return query(warehouse, f"select mode from {build_state.TABLE}")[0][0]
+    [published] = [
+        m.metadata["copy_written"].value
+        for m in result.asset_materializations_for_node("published_snapshot")
+        if m.asset_key == MARTS
+    ]
+    return query(warehouse, f"select mode from {build_state.TABLE}")[0][0] + ", " + published
 
 
 def revise(raw: Path) -> None:
@@ -123,8 +130,12 @@ def differences(left: Path, right: Path, tables: list[str]) -> dict[str, int]:
 
 
 def test_a_run_after_a_complete_build_is_incremental(scenario):
-    assert scenario.modes == ["full", "incremental", "incremental"]
-    assert scenario.full_mode == "full"
+    assert scenario.modes == [
+        "full, in full",
+        "incremental, from the previous build",
+        "incremental, from the previous build",
+    ]
+    assert scenario.full_mode == "full, in full"
     # the second run wrote the new source's rows and the seed's statements of the same facts
     # only: the rest kept the first run's build time
     assert scenario.built_at_batches == 2
@@ -157,3 +168,7 @@ def test_incremental_and_full_published_copies_hold_the_same_marts(scenario):
     tables = mart_tables(copies[1])
     assert mart_tables(copies[0]) == tables
     assert differences(*copies, tables) == {}
+    # the copy written from the previous build kept its storage format, which duckdb 1.x reads:
+    # 64 in the header is the format of v1.0.0 (a file duckdb 2.0 writes by default has 999)
+    header = copies[0].read_bytes()[:20]
+    assert header[8:12] == b"DUCK" and int.from_bytes(header[12:20], "little") == 64

@@ -1,0 +1,208 @@
+"""The DuckDB file of a published build: every mart, the rejected rows and the build's record.
+
+Written in a storage format duckdb 1.x reads (orchestration/publish.py chooses it), in one of
+two ways:
+
+- in full: every table copied from the warehouse into a new file;
+- from the previous build: its file copied (a file copy, whatever its size), the small marts
+  replaced, and in `marts.figures` only the rows that changed since that build deleted and
+  written again. The rows that changed are known from `int_figures_joined.built_at` (the dbt
+  invocation that last wrote each figure: dbt_project/models/intermediate/int_figures_joined.sql)
+  against the time the previous build recorded; figures that left the warehouse are deleted.
+  DuckDB keeps the storage format of a file it opens, so the copy stays readable by duckdb 1.x.
+
+The second way is taken when the previous build is complete, in the same storage format, with
+the same columns, and the changed rows are at most a quarter of the figures; and its result is
+checked (the row count of every table) before it is kept, else the copy is written in full.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from orchestration.snapshots import Build
+
+# Beside the marts, the copy holds what readers need to trust them: the rejected rows (nothing
+# is lost: what is not in the marts is here, with its reason) and the build it comes from.
+EXTRA_TABLES = ("raw.figures_rejected",)
+# The one mart written row by row; the others are small and replaced whole.
+FIGURES = "figures"
+CHANGED_FIGURES = (
+    "(select figure_id from intermediate.int_figures_joined where built_at > ?::timestamp)"
+)
+# Beyond this share of changed figures, writing the copy anew is as quick as patching one.
+MOST_CHANGED = 0.25
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def mart_tables(conn, database: str | None = None) -> list[str]:
+    where = (
+        f"database_name = {quote(database)}" if database else "database_name = current_database()"
+    )
+    return [
+        name
+        for (name,) in conn.execute(
+            f"select table_name from duckdb_tables() where {where} and schema_name = 'marts' "
+            "order by 1"
+        ).fetchall()
+    ]
+
+
+def figures_built_at(conn) -> str | None:
+    """When the latest figures were written: what the next build compares against."""
+    value = conn.execute("select max(built_at) from intermediate.int_figures_joined").fetchall()
+    return str(value[0][0]) if value and value[0][0] is not None else None
+
+
+def _columns(conn, database: str, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = ? "
+        "and schema_name = 'marts' and table_name = ? order by column_index",
+        [database, table],
+    ).fetchall()
+
+
+def _copy_comments(conn) -> None:
+    comments = conn.execute(
+        "select table_name, comment from duckdb_tables() "
+        "where database_name = current_database() and schema_name = 'marts' "
+        "and comment is not null"
+    ).fetchall()
+    for table, comment in comments:
+        conn.execute(f"comment on table published.marts.{table} is {quote(comment)}")
+    column_comments = conn.execute(
+        "select table_name, column_name, comment from duckdb_columns() "
+        "where database_name = current_database() and schema_name = 'marts' "
+        "and comment is not null"
+    ).fetchall()
+    for table, column, comment in column_comments:
+        conn.execute(f'comment on column published.marts.{table}."{column}" is {quote(comment)}')
+
+
+def _write_records(conn, build: dict) -> None:
+    """The rejected rows and the build's record, replaced whole."""
+    for table in EXTRA_TABLES:
+        schema = table.split(".")[0]
+        conn.execute(f"create schema if not exists published.{schema}")
+        conn.execute(f"create or replace table published.{table} as select * from {table}")
+    conn.execute("create schema if not exists published.meta")
+    conn.execute(
+        "create or replace table published.meta.build as select ?::varchar as build_id, "
+        "?::varchar as run_id, ?::varchar as inputs_hash, ?::varchar as sources, "
+        "?::timestamp as built_at",
+        [
+            build["build_id"],
+            build["run_id"],
+            build["inputs_hash"],
+            json.dumps(build["sources"], sort_keys=True),
+            build["built_at"],
+        ],
+    )
+    conn.execute(
+        "comment on table published.meta.build is 'The build these tables come from: its "
+        "id (also in every Parquet file of the build), the Dagster run, and the hash of its "
+        "inputs (raw/ folders, dbt project, code).'"
+    )
+
+
+def _counts(conn, tables: list[str]) -> dict[str, int]:
+    return {
+        table: conn.execute(f"select count(*) from published.marts.{table}").fetchall()[0][0]
+        for table in tables
+    }
+
+
+def write_in_full(conn, target: Path, storage_version: str, build: dict) -> dict[str, int]:
+    """Copy every marts table (rows and comments), the rejected rows and the build's record
+    into a new DuckDB file at `target`."""
+    tables = mart_tables(conn)
+    target.unlink(missing_ok=True)
+    conn.execute(
+        f"attach {quote(str(target))} as published (storage_version {quote(storage_version)})"
+    )
+    try:
+        conn.execute("create schema published.marts")
+        for table in tables:
+            conn.execute(f"create table published.marts.{table} as select * from marts.{table}")
+        _copy_comments(conn)
+        _write_records(conn, build)
+        return _counts(conn, tables)
+    finally:
+        conn.execute("detach published")
+
+
+def can_patch(conn, previous: Build | None, storage_version: str) -> bool:
+    """Whether `previous` is a build this one can be written from (the module's rules)."""
+    if previous is None or not previous.figures_built_at or not previous.database.is_file():
+        return False
+    if previous.storage_version != storage_version:
+        return False
+    changed = conn.execute(
+        f"select count(*) from {CHANGED_FIGURES}", [previous.figures_built_at]
+    ).fetchall()[0][0]
+    total = conn.execute(f"select count(*) from marts.{FIGURES}").fetchall()[0][0]
+    return changed <= MOST_CHANGED * total
+
+
+def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dict[str, int] | None:
+    """The previous build's file brought up to date at `target`; None (and no file) when it
+    cannot be (its columns differ, or a count disagrees): then write_in_full."""
+    tables = mart_tables(conn)
+    target.unlink(missing_ok=True)
+    shutil.copyfile(previous.database, target)
+    os.chmod(target, 0o644)
+    conn.execute(f"attach {quote(str(target))} as published")
+    counts = None
+    try:
+        if _columns(conn, "published", FIGURES) != _columns(conn, current_database(conn), FIGURES):
+            return None
+        for table in set(mart_tables(conn, "published")) - set(tables):
+            conn.execute(f"drop table published.marts.{table}")
+        for table in (t for t in tables if t != FIGURES):
+            conn.execute(f"create or replace table published.marts.{table} as from marts.{table}")
+        since = [previous.figures_built_at]
+        conn.execute(
+            f"delete from published.marts.{FIGURES} where figure_id in {CHANGED_FIGURES} "
+            f"or figure_id not in (select figure_id from marts.{FIGURES})",
+            since,
+        )
+        conn.execute(
+            f"insert into published.marts.{FIGURES} by name select * from marts.{FIGURES} "
+            f"where figure_id in {CHANGED_FIGURES}",
+            since,
+        )
+        _copy_comments(conn)
+        _write_records(conn, build)
+        written = _counts(conn, tables)
+        expected = {
+            table: conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
+            for table in tables
+        }
+        counts = written if written == expected else None
+        return counts
+    finally:
+        conn.execute("detach published")
+        if counts is None:
+            target.unlink(missing_ok=True)
+
+
+def current_database(conn) -> str:
+    return conn.execute("select current_database()").fetchall()[0][0]
+
+
+def write_published_copy(
+    conn, target: Path, storage_version: str, build: dict, previous: Build | None = None
+) -> tuple[dict[str, int], str]:
+    """Write the copy at `target`, from `previous` when the module's rules allow: ({table: rows},
+    "from the previous build" or "in full")."""
+    if can_patch(conn, previous, storage_version):
+        counts = write_from_previous(conn, target, previous, build)
+        if counts is not None:
+            return counts, "from the previous build"
+    return write_in_full(conn, target, storage_version, build), "in full"
