@@ -16,10 +16,11 @@ MANIFEST := dbt_project/target/manifest.json
 # What dbt parses (orchestration/paths.py, dbt_project_files): a change re-parses.
 DBT_SOURCES := $(shell find $(addprefix dbt_project/,models macros seeds tests snapshots analyses) -type f 2>/dev/null) dbt_project/dbt_project.yml dbt_project/profiles.yml
 
-.PHONY: help setup run test test-fast ui sql lint clean draft check-source coverage ui-check chromium docs bench bench-ui
+.PHONY: help setup run rebuild test test-fast ui sql lint clean draft check-source coverage ui-check chromium docs bench bench-ui
 
 help:
 	@echo "make run    set up, then build and publish the warehouse once (bin/run: same, with its exit code)"
+	@echo "make rebuild    the same as make run, but every model built anew (a full refresh)"
 	@echo "make test   set up, then run the whole test suite (unit, integration, system)"
 	@echo "make test-fast  the unit tests only: no pipeline run, under a minute"
 	@echo "make ui     the Dagster UI (assets, checks, job, schedule, sensors) on http://127.0.0.1:3000"
@@ -54,6 +55,11 @@ setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
 	@$(PYTHON) -m orchestration.run
+
+# A run that builds every dbt model from scratch instead of by changed source
+# (orchestration/build_state.py), even when raw/ and the code are unchanged.
+rebuild: setup
+	@FORCE=1 FULL_REFRESH=1 $(PYTHON) -m orchestration.run
 
 # The suite on every core (at most 4), a test file per worker at a time: a file's module
 # fixtures (a built warehouse, a running `dagster dev`) are set up once.

@@ -7,8 +7,8 @@
 For each size, a corpus of synthetic figures (benchmarks/generate.py, fixed seed, cached under
 .bench/corpus/) or, for `seed`, the real raw/ folder; then, in a temporary folder with its own
 Dagster instance, warehouse and dbt target path (nothing under data/ or dbt_project/target/ is
-touched), the manifest is prepared as `make run` prepares it (`dbt parse`), and four things run,
-one after the other, each in a child process whose peak memory is measured:
+touched), the manifest is prepared as `make run` prepares it (`dbt parse`), and these run, one
+after the other, each in a child process whose peak memory is measured:
 
 1. `python -m orchestration.run` (what `make run` runs) on an empty warehouse. The stage times
    are the durations of the run's steps, from its STEP_START and STEP_SUCCESS events in the
@@ -17,8 +17,12 @@ one after the other, each in a child process whose peak memory is measured:
    `dbt build`.
    What is outside every step (interpreter start, imports, run bookkeeping) is shown on its own.
 2. the same again with raw/ unchanged (the daily run on a day without a new article).
-3. bare `dbt build` of the same project on the loaded warehouse.
-4. the floor: the compiled SQL of every seed, model and test, executed in dependency order in one
+3. the same with one new source folder of 100 figures (the daily run on a day with a new
+   article: an incremental build), timed by stage as 1; then, untimed, the folder is removed and
+   a run takes its rows out again.
+4. bare `dbt build --full-refresh` of the same project on the loaded warehouse: the build the
+   first run made.
+5. the floor: the compiled SQL of every seed, model and test, executed in dependency order in one
    DuckDB connection (`dbt compile` once, then no dbt at all).
 
 CPU is user + system time of the child and its descendants (wait4): on a shared machine it
@@ -381,6 +385,34 @@ def _json_line(text: str) -> dict:
 NEW_SOURCE_FIGURES = 100
 
 
+def step_rows(measured: Measured, env: dict, figures: int) -> list[Row]:
+    """The latest run's time by stage (from its step events), and what was outside the steps."""
+    record = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "steps"],
+        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    run_steps = _json_line(record.stdout)["steps"] if record.returncode == 0 else {}
+    rows = []
+    inside = 0.0
+    for stage in STAGES:
+        chosen = {k: s for k, s in run_steps.items() if stage_of(s) == stage and s["end"]}
+        if not chosen:
+            continue
+        seconds = sum(s["end"] - s["start"] for s in chosen.values())
+        inside += seconds
+        peak = max(measured.sampler.peak(s["start"], s["end"]) for s in chosen.values())
+        rows.append(Row(f"  {stage}", seconds, figures, None, peak, note=", ".join(sorted(chosen))))
+    rows.append(
+        Row(
+            "  outside the steps",
+            measured.seconds - inside,
+            0,
+            note="interpreter start, imports, instance, run records, summary",
+        )
+    )
+    return rows
+
+
 def bench_size(
     size: str, work: Path, env: dict, timeout: float, compiled: Path, rerun: bool = True
 ) -> list[Row]:
@@ -404,29 +436,8 @@ def bench_size(
     first = measure("make run", run, env, log, timeout)
     print(f"  make run: {first.seconds:.1f} s", flush=True)
     why = _errors(log) if first.returncode else ""
-    record = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "steps"],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    run_steps = _json_line(record.stdout)["steps"] if record.returncode == 0 else {}
     rows = [_from(first, "make run, empty warehouse", figures, why)]
-    inside = 0.0
-    for stage in STAGES:
-        chosen = {k: s for k, s in run_steps.items() if stage_of(s) == stage and s["end"]}
-        if not chosen:
-            continue
-        seconds = sum(s["end"] - s["start"] for s in chosen.values())
-        inside += seconds
-        peak = max(first.sampler.peak(s["start"], s["end"]) for s in chosen.values())
-        rows.append(Row(f"  {stage}", seconds, figures, None, peak, note=", ".join(sorted(chosen))))
-    rows.append(
-        Row(
-            "  outside the steps",
-            first.seconds - inside,
-            0,
-            note="interpreter start, imports, instance, run records, summary",
-        )
-    )
+    rows += step_rows(first, env, figures)
 
     if rerun:
         again = measure("make run", run, env, log, timeout)
@@ -443,8 +454,9 @@ def bench_size(
         generate.write_source(extra, added, seed=7)
         grown = measure("make run", run, env, log, timeout)
         print(f"  make run, one new source: {grown.seconds:.1f} s", flush=True)
-        why = _errors(log) if grown.returncode else "a full rebuild: no step is incremental yet"
+        why = _errors(log) if grown.returncode else "incremental: dbt and the published copy"
         rows.append(_from(grown, f"make run, one new {added}-figure source", figures + added, why))
+        rows += step_rows(grown, env, figures + added)
     finally:
         shutil.rmtree(extra, ignore_errors=True)
     measure("make run", run, env, log, timeout)
@@ -457,7 +469,8 @@ def bench_size(
             warehouse = kept
             env = {**env, "WAREHOUSE_PATH": str(kept)}
     project = env["DBT_PROJECT_DIR"]
-    dbt = [str(BIN / "dbt"), *DBT_BUILD, "--project-dir", project]
+    # in full, as the first run above built: the build `make run` is compared with
+    dbt = [str(BIN / "dbt"), *DBT_BUILD, "--full-refresh", "--project-dir", project]
     env_dbt = {**env, "DBT_PROFILES_DIR": project}
     # Untimed: a parse against this path, so that the timed build finds its partial parse valid
     # (the runs above parsed for the build copy's path; dbt keys its parse on the path).
@@ -467,11 +480,13 @@ def bench_size(
     )  # fmt: skip
     bare = measure("dbt build", dbt, env_dbt, log, timeout)
     print(f"  bare dbt build: {bare.seconds:.1f} s", flush=True)
-    rows.append(_from(bare, "bare `dbt build`", figures, "same project, loaded warehouse"))
+    rows.append(
+        _from(bare, "bare `dbt build --full-refresh`", figures, "same project, loaded warehouse")
+    )
 
     if not compiled.exists():
         subprocess.run(
-            [str(BIN / "dbt"), "compile", "--quiet", "--project-dir", project,
+            [str(BIN / "dbt"), "compile", "--quiet", "--full-refresh", "--project-dir", project,
              "--target-path", str(compiled.parent)],
             env=env_dbt,
             cwd=PROJECT_ROOT, check=False, stdout=subprocess.DEVNULL,
