@@ -18,10 +18,7 @@
         incremental_strategy='delete+insert',
         unique_key='figure_id',
         on_schema_change='fail',
-        post_hook="delete from {{ this }} as built where not exists (
-            select 1 from (select distinct source_id, loaded_at from {{ ref('stg_articles__figures') }}) as versions
-            where versions.source_id = built.source_id and versions.loaded_at = built.loaded_at
-        )",
+        post_hook="{% if is_incremental() %}{{ delete_gone_versions(this, ref('stg_articles__figures')) }}{% endif %}",
     )
 }}
 with

@@ -11,7 +11,7 @@
         incremental_strategy='delete+insert',
         unique_key='figure_id',
         on_schema_change='fail',
-        post_hook="delete from {{ this }} where figure_id not in (select figure_id from {{ ref('int_figures_joined') }})",
+        post_hook="{% if is_incremental() %}{{ delete_gone_figures(this, ref('int_figures_joined')) }}{% endif %}",
     )
 }}
 with figures as (
