@@ -90,7 +90,8 @@ def _write_records(conn, build: dict) -> None:
     for table in EXTRA_TABLES:
         schema = table.split(".")[0]
         conn.execute(f"create schema if not exists published.{schema}")
-        conn.execute(f"create or replace table published.{table} as select * from {table}")
+        conn.execute(f"drop table if exists published.{table}")
+        conn.execute(f"create table published.{table} as select * from {table}")
     conn.execute("create schema if not exists published.meta")
     conn.execute(
         "create or replace table published.meta.build as select ?::varchar as build_id, "
@@ -162,10 +163,16 @@ def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dic
     try:
         if _columns(conn, "published", FIGURES) != _columns(conn, current_database(conn), FIGURES):
             return None
-        for table in set(mart_tables(conn, "published")) - set(tables):
+        # Dropped and checkpointed before they are written again, so the new rows reuse the old
+        # rows' blocks: replaced in place, a table's old blocks stay in the file (a 100 MB file
+        # grew to 151 MB by one replaced table of half its size).
+        for table in (t for t in mart_tables(conn, "published") if t != FIGURES):
             conn.execute(f"drop table published.marts.{table}")
+        for table in EXTRA_TABLES:
+            conn.execute(f"drop table if exists published.{table}")
+        conn.execute("checkpoint published")
         for table in (t for t in tables if t != FIGURES):
-            conn.execute(f"create or replace table published.marts.{table} as from marts.{table}")
+            conn.execute(f"create table published.marts.{table} as from marts.{table}")
         since = [previous.figures_built_at]
         conn.execute(
             f"delete from published.marts.{FIGURES} where figure_id in {CHANGED_FIGURES} "
