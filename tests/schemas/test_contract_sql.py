@@ -36,15 +36,27 @@ def conn():
 
 
 def sql_confirms(conn, quote: str | None, language: str, value: float, unit: str) -> bool:
-    text = quote_text("q", language)
-    token = quote_token(language)
-    (confirmed,) = conn.execute(
-        f"select {quote_confirmed('t', 'tok', language)} from ("
-        f"select {text} as t, {token} as tok from (select ?::varchar as q, ?::double as v, "
-        "?::varchar as unit))",
-        [quote, value, unit],
-    ).fetchall()[0]
+    (confirmed,) = sql_confirms_each(conn, [(quote, value, unit)], language)
     return confirmed
+
+
+def sql_confirms_each(conn, cases: list[tuple], language: str) -> list[bool]:
+    """`sql_confirms` of each (quote, value, unit), in order: one query for them all."""
+    frame = pd.DataFrame(cases, columns=["q", "v", "unit"]).astype(
+        {"q": object, "v": "float64", "unit": object}
+    )
+    frame.insert(0, "n", range(len(frame)))
+    conn.register("_cases", frame)
+    try:
+        rows = conn.execute(
+            f"select {quote_confirmed('t', 'tok', language)} from ("
+            f"select n, {quote_text('q', language)} as t, {quote_token(language)} as tok "
+            "from (select n, q::varchar as q, v::double as v, unit::varchar as unit from _cases)"
+            ") order by n"
+        ).fetchall()
+    finally:
+        conn.unregister("_cases")
+    return [confirmed for (confirmed,) in rows]
 
 
 # (quote, language, value, unit, what SQL must say); every True must hold in Python too
@@ -89,17 +101,22 @@ def test_sql_confirms_the_plain_forms_and_leaves_the_rest(
 def test_sql_never_confirms_a_seed_quote_for_another_value(conn):
     """Every curated seed quote against its own value, and against ten times it."""
     seed = pd.read_csv(SEED_FIGURES, dtype=str, keep_default_na=False)
-    confirmed = 0
+    cases = {"zh": [], "en": []}  # (figure id, quote, value, unit)
     for figure in seed.itertuples():
         value = float(figure.value)
         for language, quote in (("zh", figure.quote_zh), ("en", figure.quote_en)):
             if not quote:
                 continue
             for candidate in (value, value * 10):
-                if sql_confirms(conn, quote, language, candidate, figure.unit):
-                    confirmed += 1
-                    found = supporting_mention(quote, language, candidate, figure.unit)
-                    assert found is not None, (figure.figure_id, quote, candidate)
+                cases[language].append((figure.figure_id, quote, candidate, figure.unit))
+    confirmed = 0
+    for language, asked in cases.items():
+        verdicts = sql_confirms_each(conn, [case[1:] for case in asked], language)
+        for (figure_id, quote, candidate, unit), verdict in zip(asked, verdicts, strict=True):
+            if verdict:
+                confirmed += 1
+                found = supporting_mention(quote, language, candidate, unit)
+                assert found is not None, (figure_id, quote, candidate)
     assert confirmed >= 100  # most seed quotes are plain numbers: SQL settles them
 
 
