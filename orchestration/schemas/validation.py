@@ -112,6 +112,10 @@ def validate_rows(
     problems: dict[object, list[tuple[str | None, str]]] = defaultdict(list)
     remaining = frame
     for _ in range(3):
+        if problems and remaining.empty and set(remaining.columns) == set(_columns(schema)):
+            # Every row failed, and the columns are the model's: pandera would only type an
+            # empty frame, which costs it more than a frame of rows.
+            return remaining, dict(problems)
         try:
             return schema.validate(remaining, lazy=True), dict(problems)
         except pa.errors.SchemaErrors as errors:
@@ -121,6 +125,10 @@ def validate_rows(
             raise RuntimeError(f"{schema.__name__} failed without naming a row:\n{cases}")
         remaining = remaining.drop(index=list(failed))
     return schema.validate(remaining, lazy=True), dict(problems)
+
+
+def _columns(schema: type[pa.DataFrameModel]) -> tuple[str, ...]:
+    return tuple(schema.to_schema().columns)
 
 
 def _collect(cases: pd.DataFrame, frame: pd.DataFrame, problems: dict) -> set:
