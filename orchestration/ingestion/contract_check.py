@@ -118,7 +118,7 @@ def check_rows(
     columns, whole_rows = column_rules(controls=not settled), row_rules()
     with _optimizer(conn, report.rows_read):
         # Every rule's verdict on every row, once; the rows that break one are kept aside.
-        conn.execute(
+        ((flagged_rows,),) = conn.execute(
             f"""
             create or replace temp table _flagged as
             with typed as (
@@ -160,12 +160,14 @@ def check_rows(
                or (t.source_id is not null and (not contains(t.text_zh, r.quote_zh)
                    or (r.quote_en is not null and not contains(t.text_en, r.quote_en))))
             """
-        )
+        ).fetchall()
         # The messages, for the rules some row breaks: written out for those rules alone.
         named = flag_columns(columns, COLUMN_FLAG) + flag_columns(whole_rows, ROW_FLAG)
-        (verdicts,) = conn.execute(
-            f"select {', '.join(f'coalesce(bool_or({c}), false)' for c in named)} from _flagged"
-        ).fetchall()
+        verdicts = [False] * len(named)
+        if flagged_rows:
+            (verdicts,) = conn.execute(
+                f"select {', '.join(f'coalesce(bool_or({c}), false)' for c in named)} from _flagged"
+            ).fetchall()
         broken_rules = {name for name, verdict in zip(named, verdicts, strict=True) if verdict}
         flagged = conn.execute(
             f"""
