@@ -66,8 +66,6 @@ create or replace temp macro py_repr(s) as
 create or replace temp macro num_text(x) as
     case when x = trunc(x) and x < 1e15 then cast(cast(x as bigint) as varchar)
          else cast(x as varchar) end;
-create or replace temp macro is_word_char(c) as
-    c between 48 and 57 or c between 65 and 90 or c between 97 and 122 or c in (44, 46, 95);
 """
 
 
