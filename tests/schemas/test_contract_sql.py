@@ -4,7 +4,6 @@ The SQL quote check may leave a quote to Python (a miss costs time), but it must
 a quote that numbers.py would refuse (that would load a wrong figure).
 """
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,6 +22,7 @@ from orchestration.schemas.contract_sql import (
 from orchestration.schemas.figures import FREE_TEXT_COLUMNS, FigureSchema
 from orchestration.schemas.validation import validate_rows
 from tests.conftest import SEED_SOURCE
+from tests.sources import make_source
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
 SEED_FIGURES = SEED_SOURCE / "figures.csv"
@@ -171,20 +171,49 @@ BAD_ROWS = (
 )
 
 
-@pytest.mark.parametrize(("index", "changes"), BAD_ROWS, ids=[repr(c)[:40] for _, c in BAD_ROWS])
-def test_sql_and_pandera_give_a_bad_row_the_same_words(tmp_path, index, changes):
-    """Every bad-row case through both paths of the one contract: the same sentences."""
+def bad_row(number: int) -> list[str]:
+    """The fields of bad-row case `number`: its row of the fixture, changed.
+
+    The figure id is made the case's own (case07-001): every case loads in one raw/ folder, and
+    no row may be a duplicate of another case's.
+    """
     header, *rows = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()
     names = header.split(",")
+    index, changes = BAD_ROWS[number]
     fields = rows[index].split(",")
+    ids = names.index("figure_id")
+    fields[ids] = fields[ids].replace("syn-", f"case{number:02d}-")
     for column, value in changes.items():
         fields[names.index(column)] = value
-    folder = tmp_path / FIXTURE.name
-    folder.mkdir()
-    shutil.copyfile(FIXTURE / "source.yaml", folder / "source.yaml")
-    (folder / "figures.csv").write_text("\n".join([header, ",".join(fields)]) + "\n", "utf-8")
+    return fields
 
-    (reason,) = read_raw(tmp_path).rejected.reason
+
+@pytest.fixture(scope="module")
+def loaded_bad_rows(tmp_path_factory) -> dict[int, list[str]]:
+    """Every bad-row case as a source folder of its own, all read by one load: the loader's
+    reasons, by case number. A row's reason is its own (the rules read one row at a time)."""
+    raw = tmp_path_factory.mktemp("raw")
+    header = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()[0]
+    for number in range(len(BAD_ROWS)):
+        figures = "\n".join([header, ",".join(bad_row(number))]) + "\n"
+        make_source(raw, f"case-{number:02d}", figures=figures)
+    rejected = read_raw(raw).rejected
+    return {
+        number: rejected.reason[rejected.source_id == f"case-{number:02d}"].tolist()
+        for number in range(len(BAD_ROWS))
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "changes"),
+    [(number, changes) for number, (_, changes) in enumerate(BAD_ROWS)],
+    ids=[repr(c)[:40] for _, c in BAD_ROWS],
+)
+def test_sql_and_pandera_give_a_bad_row_the_same_words(loaded_bad_rows, number, changes):
+    """Every bad-row case through both paths of the one contract: the same sentences."""
+    names = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    fields = bad_row(number)
+    (reason,) = loaded_bad_rows[number]
     frame = pd.DataFrame([dict(zip(names, [f.strip() or None for f in fields], strict=True))])
     _, problems = validate_rows(frame, FigureSchema)
     in_sql = reason.split(" line 2: ", 1)[1]
