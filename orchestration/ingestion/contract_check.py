@@ -168,14 +168,14 @@ def check_rows(
             (verdicts,) = conn.execute(
                 f"select {', '.join(f'coalesce(bool_or({c}), false)' for c in named)} from _flagged"
             ).fetchall()
-        broken_rules = {name for name, verdict in zip(named, verdicts, strict=True) if verdict}
+        broken = [n for n, verdict in enumerate(verdicts) if verdict]
+        broken_columns = {n for n in broken if n < len(columns)}
+        broken_rows = {n - len(columns) for n in broken if n >= len(columns)}
         flagged = conn.execute(
             f"""
             select source_id, source_file, source_row, figure_id, owner, owner_line,
-                   {problems(columns, COLUMN_FLAG, _numbers(broken_rules, COLUMN_FLAG))}
-                       as column_problems,
-                   case when columns_ok
-                        then {problems(whole_rows, ROW_FLAG, _numbers(broken_rules, ROW_FLAG))}
+                   {problems(columns, COLUMN_FLAG, broken_columns)} as column_problems,
+                   case when columns_ok then {problems(whole_rows, ROW_FLAG, broken_rows)}
                    end as row_problems,
                    zh_confirmed, en_confirmed, quote_zh, quote_en, v, unit,
                    {VALUE_TEXT} as value, text_name, zh_not_in_text, en_not_in_text
@@ -228,11 +228,6 @@ def _optimizer(conn: duckdb.DuckDBPyConnection, size: int) -> Iterator[None]:
 
 # The flag columns of the rules (contract_sql.flags) in the check's working table.
 COLUMN_FLAG, ROW_FLAG = "column_rule", "row_rule"
-
-
-def _numbers(names: set[str], prefix: str) -> set[int]:
-    """The rule numbers of the flag columns named, for the rules of `prefix`."""
-    return {int(name.rsplit("_", 1)[1]) for name in names if name.startswith(prefix + "_")}
 
 
 def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
