@@ -148,7 +148,9 @@ def check_rows(
                     end as en_confirmed
                 from tokens
             )
-            select r.*, t.text_name,
+            select r.* exclude (file_hash, duplicate_in_source, zh_text, zh_token, en_text,
+                                en_token, rows_ok),
+                   t.text_name,
                    t.source_id is not null and not contains(t.text_zh, r.quote_zh)
                        as zh_not_in_text,
                    t.source_id is not null and r.quote_en is not null
