@@ -1,12 +1,14 @@
 """Shared fixtures: a prepared dbt manifest, a temporary warehouse, and full pipeline runs."""
 
+from __future__ import annotations
+
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
 import pytest
 
@@ -18,6 +20,11 @@ from orchestration.paths import (
     dbt_project_files,
     dbt_target_dir,
 )
+
+# Dagster is imported where a run starts: pytest's main process under xdist runs no test and
+# starts a second sooner without it.
+if TYPE_CHECKING:
+    import dagster as dg
 
 # Under pytest-xdist (make test, make test-fast) each worker process is a suite of its own: its dbt runs get
 # their own target folder, or two workers' dbt would write one partial parse and manifest at once.
@@ -93,6 +100,8 @@ def pytest_runtest_setup(item):
 
 def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:
     """One full run of the warehouse job (every asset and check) into `warehouse`."""
+    import dagster as dg
+
     from orchestration.definitions import defs
 
     assert LAYER["now"] != "unit", "a test that runs the pipeline is an integration test: mark it"

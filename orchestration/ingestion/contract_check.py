@@ -9,6 +9,9 @@ moves to raw.figures_rejected; the asset check runs the same rules over raw.figu
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import duckdb
 import pandas as pd
 
@@ -27,6 +30,8 @@ from orchestration.schemas.contract_sql import (
     MACROS,
     VALUE_TEXT,
     column_rules,
+    flag_columns,
+    flags,
     passes,
     problems,
     quote_confirmed,
@@ -82,7 +87,7 @@ def check_rows(
     `end_day` typed (see `loaded_as_text`). For rows a load has `settled`, the costly rules
     that only a row's own text decides (the quote states the value, free text holds no control
     character) are skipped: the table cannot change them, the seeds neither. `report.rows_read`,
-    the relation's row count, decides whether DuckDB optimizes the query (OPTIMIZE_FROM_ROWS).
+    the relation's row count, decides whether DuckDB optimizes the queries (OPTIMIZE_FROM_ROWS).
     """
     quotes = not settled
     texts = pd.DataFrame(
@@ -111,54 +116,76 @@ def check_rows(
     )
     en_needed = "quote_en is not null and translation_discrepancy is distinct from 'value'"
     columns, whole_rows = column_rules(controls=not settled), row_rules()
-    flagged = _run_check(
-        conn,
-        report.rows_read,
-        f"""
-        with typed as (
-            select s.*, d.owner, d.owner_line,
-                   coalesce(s.source_id = d.owner and d.repeated_in_owner, false)
-                       as duplicate_in_source
-            from {relation} s left join _duplicate_ids d on s.figure_id = d.figure_id
-        ),
-        marked as (select *, {passes(columns)} as columns_ok from typed),
-        tokens as (
-            select *,
-                case when columns_ok then {passes(whole_rows)} end as rows_ok,
-                case when columns_ok then {quote_text("quote_zh", "zh")} end as zh_text,
-                case when columns_ok then {quote_token("zh")} end as zh_token,
-                case when columns_ok and {en_needed} then quote_en end as en_text,
-                case when columns_ok and {en_needed} then {quote_token("en")} end as en_token
-            from marked
-        ),
-        confirmed as (
-            select *,
-                {quote_confirmed("zh_text", "zh_token", "zh") if quotes else "true"}
-                    as zh_confirmed,
-                case when en_text is not null
-                     then {quote_confirmed("en_text", "en_token", "en") if quotes else "true"}
-                end as en_confirmed
-            from tokens
-        )
-        select r.source_id, r.source_file, r.source_row, r.figure_id, r.owner, r.owner_line,
-               {problems(columns)} as column_problems,
-               case when r.columns_ok then {problems(whole_rows)} end as row_problems,
-               r.zh_confirmed, r.en_confirmed, r.quote_zh, r.quote_en, r.v, r.unit,
-               {VALUE_TEXT} as value,
-               t.text_name,
-               t.source_id is not null and not contains(t.text_zh, r.quote_zh) as zh_not_in_text,
-               t.source_id is not null and r.quote_en is not null
-                   and not contains(t.text_en, r.quote_en) as en_not_in_text
-        from confirmed r left join _texts t on r.source_id = t.source_id
-        where (r.owner is not null and r.source_id != r.owner)
-           or not r.columns_ok or not r.rows_ok
-           or not r.zh_confirmed or r.en_confirmed = false
-           or (t.source_id is not null and (not contains(t.text_zh, r.quote_zh)
-               or (r.quote_en is not null and not contains(t.text_en, r.quote_en))))
-        """,
-    )
+    with _optimizer(conn, report.rows_read):
+        # Every rule's verdict on every row, once; the rows that break one are kept aside.
+        ((flagged_rows,),) = conn.execute(
+            f"""
+            create or replace temp table _flagged as
+            with typed as (
+                select s.*, d.owner, d.owner_line,
+                       coalesce(s.source_id = d.owner and d.repeated_in_owner, false)
+                           as duplicate_in_source
+                from {relation} s left join _duplicate_ids d on s.figure_id = d.figure_id
+            ),
+            column_flags as (select *, {flags(columns, COLUMN_FLAG)} from typed),
+            marked as (select *, {passes(columns, COLUMN_FLAG)} as columns_ok from column_flags),
+            tokens as (
+                select *,
+                    {flags(whole_rows, ROW_FLAG, when="columns_ok")},
+                    case when columns_ok then {quote_text("quote_zh", "zh")} end as zh_text,
+                    case when columns_ok then {quote_token("zh")} end as zh_token,
+                    case when columns_ok and {en_needed} then quote_en end as en_text,
+                    case when columns_ok and {en_needed} then {quote_token("en")} end as en_token
+                from marked
+            ),
+            confirmed as (
+                select *,
+                    case when columns_ok then {passes(whole_rows, ROW_FLAG)} end as rows_ok,
+                    {quote_confirmed("zh_text", "zh_token", "zh") if quotes else "true"}
+                        as zh_confirmed,
+                    case when en_text is not null
+                         then {quote_confirmed("en_text", "en_token", "en") if quotes else "true"}
+                    end as en_confirmed
+                from tokens
+            )
+            select r.* exclude (file_hash, duplicate_in_source, zh_text, zh_token, en_text,
+                                en_token, rows_ok),
+                   t.text_name,
+                   t.source_id is not null and not contains(t.text_zh, r.quote_zh)
+                       as zh_not_in_text,
+                   t.source_id is not null and r.quote_en is not null
+                       and not contains(t.text_en, r.quote_en) as en_not_in_text
+            from confirmed r left join _texts t on r.source_id = t.source_id
+            where (r.owner is not null and r.source_id != r.owner)
+               or not r.columns_ok or not r.rows_ok
+               or not r.zh_confirmed or r.en_confirmed = false
+               or (t.source_id is not null and (not contains(t.text_zh, r.quote_zh)
+                   or (r.quote_en is not null and not contains(t.text_en, r.quote_en))))
+            """
+        ).fetchall()
+        # The messages, for the rules some row breaks: written out for those rules alone.
+        named = flag_columns(columns, COLUMN_FLAG) + flag_columns(whole_rows, ROW_FLAG)
+        verdicts = [False] * len(named)
+        if flagged_rows:
+            (verdicts,) = conn.execute(
+                f"select {', '.join(f'coalesce(bool_or({c}), false)' for c in named)} from _flagged"
+            ).fetchall()
+        broken = [n for n, verdict in enumerate(verdicts) if verdict]
+        broken_columns = {n for n in broken if n < len(columns)}
+        broken_rows = {n - len(columns) for n in broken if n >= len(columns)}
+        flagged = conn.execute(
+            f"""
+            select source_id, source_file, source_row, figure_id, owner, owner_line,
+                   {problems(columns, COLUMN_FLAG, broken_columns)} as column_problems,
+                   case when columns_ok then {problems(whole_rows, ROW_FLAG, broken_rows)}
+                   end as row_problems,
+                   zh_confirmed, en_confirmed, quote_zh, quote_en, v, unit,
+                   {VALUE_TEXT} as value, text_name, zh_not_in_text, en_not_in_text
+            from _flagged
+            """
+        ).df()
     conn.unregister("_texts")
-    conn.execute("drop table if exists _duplicate_ids")
+    conn.execute("drop table if exists _duplicate_ids; drop table if exists _flagged")
     rows = []
     texts = {f.source_id: f.text for f in folders if f.text}
     for row in flagged.itertuples(index=False):
@@ -181,21 +208,28 @@ def check_rows(
     )
 
 
-# Below this many rows, DuckDB's optimizer costs the check's one large query more than it saves
-# (benchmarks/RESULTS.md: 0.6 s against 0.2 s for 10 rows, 0.46 s against 0.31 s for 10,000,
-# even at 100,000): the query then runs as written. Above it, as DuckDB optimizes it.
-OPTIMIZE_FROM_ROWS = 100_000
+# Below this many rows, DuckDB's optimizer costs the check's queries more than it saves (the
+# check alone, CPU s, unoptimized against optimized: 0.05 against 0.07 for 10 rows, 0.11 against
+# 0.12 for 3,000; 0.16 against 0.10 for 10,000, 0.88 against 0.42 for 100,000): small loads run
+# the queries as written, larger ones as DuckDB optimizes them.
+OPTIMIZE_FROM_ROWS = 5_000
 
 
-def _run_check(conn: duckdb.DuckDBPyConnection, size: int, sql: str) -> pd.DataFrame:
-    """The check's query as a frame, optimized only where that pays (OPTIMIZE_FROM_ROWS)."""
+@contextlib.contextmanager
+def _optimizer(conn: duckdb.DuckDBPyConnection, size: int) -> Iterator[None]:
+    """The check's queries run optimized only where that pays (OPTIMIZE_FROM_ROWS)."""
     if size >= OPTIMIZE_FROM_ROWS:
-        return conn.execute(sql).df()
+        yield
+        return
     conn.execute("pragma disable_optimizer")
     try:
-        return conn.execute(sql).df()
+        yield
     finally:
         conn.execute("pragma enable_optimizer")
+
+
+# The flag columns of the rules (contract_sql.flags) in the check's working table.
+COLUMN_FLAG, ROW_FLAG = "column_rule", "row_rule"
 
 
 def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 The pandera model in `figures.py` is the reference a reader should study; this module states
 the same rules as SQL so that the loader checks ten million rows in DuckDB instead of in
-Python. Each rule is a condition (cheap, run on every row) and a message (built only for the
-rows that fail), worded as `validation.py` words pandera's failures, so a curator reads the same
+Python. Each rule is a condition (cheap, run on every row, once: `flags`) and a message (built
+only for the rows that fail, and written into the query only for the rules some row breaks:
+`problems`), worded as `validation.py` words pandera's failures, so a curator reads the same
 sentence whichever path caught the row. The provenance rule (the quote states the value) is
 confirmed here for the common forms (1977亿, 80万, 24.3%, 197.7 billion); a quote SQL cannot
 confirm goes to `numbers.supporting_mention` in Python, which decides.
@@ -65,8 +66,6 @@ create or replace temp macro py_repr(s) as
 create or replace temp macro num_text(x) as
     case when x = trunc(x) and x < 1e15 then cast(cast(x as bigint) as varchar)
          else cast(x as varchar) end;
-create or replace temp macro is_word_char(c) as
-    c between 48 and 57 or c between 65 and 90 or c between 97 and 122 or c in (44, 46, 95);
 """
 
 
@@ -278,22 +277,53 @@ def row_rules() -> list[Rule]:
     ]
 
 
-def passes(rules: list[Rule]) -> str:
-    """SQL: true when a row breaks none of the rules."""
-    return "not (" + " or ".join(f"coalesce({condition}, false)" for condition, _, _ in rules) + ")"
+def flags(rules: list[Rule], prefix: str, when: str | None = None) -> str:
+    """SQL select items: one boolean column per rule (`<prefix>_<n>` for rule n), true when
+    the row breaks it; NULL where `when` does not hold.
 
-
-def problems(rules: list[Rule]) -> str:
-    """SQL: the list of {column_name, message} of the rules a row breaks, in rule order."""
+    Each condition is written once, here: the verdict (`passes`) and the messages (`problems`)
+    read these columns. DuckDB binds a query in time proportional to its text, and the check
+    runs on every load, most of them small: stating each rule once keeps that time short.
+    """
     items = []
-    for condition, column, message in rules:
+    for number, (condition, _, _) in enumerate(rules):
+        flag = f"coalesce({condition}, false)"
+        if when:
+            flag = f"case when {when} then {flag} end"
+        items.append(f"{flag} as {prefix}_{number}")
+    return ", ".join(items)
+
+
+def flag_columns(rules: list[Rule], prefix: str) -> list[str]:
+    """The names of the columns `flags` gives the rules."""
+    return [f"{prefix}_{number}" for number in range(len(rules))]
+
+
+def passes(rules: list[Rule], prefix: str) -> str:
+    """SQL: true when a row breaks none of the rules, from their `flags` columns."""
+    return "not (" + " or ".join(flag_columns(rules, prefix)) + ")"
+
+
+def problems(rules: list[Rule], prefix: str, broken: set[int] | None = None) -> str:
+    """SQL: the list of {column_name, message} of the rules a row breaks, in rule order, from
+    their `flags` columns.
+
+    Only the rules in `broken` (some row breaks them; all when None) are written out: a
+    message is the costly part of a rule to bind, and most loads break one rule or none.
+    """
+    items = []
+    for number, (_, column, message) in enumerate(rules):
+        if broken is not None and number not in broken:
+            continue
         column_sql = (
             column if isinstance(column, ColumnSql) else literal(column) if column else "null"
         )
         items.append(
-            f"case when coalesce({condition}, false) then "
+            f"case when {prefix}_{number} then "
             f"{{'column_name': {column_sql}, 'message': {message}}} end"
         )
+    if not items:
+        return "null"
     return "list_filter([" + ", ".join(items) + "], lambda p: p is not null)"
 
 

@@ -111,7 +111,12 @@ def validate_rows(
     """The rows that pass, typed by the schema, and (column, message) problems per failing row."""
     problems: dict[object, list[tuple[str | None, str]]] = defaultdict(list)
     remaining = frame
+    model = schema.to_schema()
     for _ in range(3):
+        if problems and remaining.empty and set(remaining.columns) == set(model.columns):
+            # Every row has failed: what pandera would return for the empty rest is the empty
+            # frame typed, and typing it is all that is left to do (at a tenth of the cost).
+            return model.coerce_dtype(remaining), dict(problems)
         try:
             return schema.validate(remaining, lazy=True), dict(problems)
         except pa.errors.SchemaErrors as errors:

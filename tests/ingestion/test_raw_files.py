@@ -90,16 +90,34 @@ ROW_CASES = [
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def broken_rows(tmp_path_factory):
+    """Each row case as a source folder of its own (case-00, ...), all read by one load.
+
+    A case's figure ids are its own (case00-001), so that no source repeats another's ids.
+    """
+    raw = tmp_path_factory.mktemp("raw")
+    for number, (_, index, row, _, _) in enumerate(ROW_CASES):
+        rows = list(GOOD_ROWS)
+        rows[index] = row
+        figures = with_rows(*rows).replace("syn-", f"case{number:02d}-")
+        make_source(raw, f"case-{number:02d}", figures=figures)
+    return read_raw(raw)
+
+
 @pytest.mark.parametrize(
-    ("case", "index", "row", "column", "words"), ROW_CASES, ids=[c[0] for c in ROW_CASES]
+    ("number", "index", "column", "words"),
+    [
+        (number, index, column, words)
+        for number, (_, index, _, column, words) in enumerate(ROW_CASES)
+    ],
+    ids=[c[0] for c in ROW_CASES],
 )
-def test_a_broken_row_is_rejected_and_the_others_load(tmp_path, case, index, row, column, words):
-    rows = list(GOOD_ROWS)
-    rows[index] = row
-    make_source(tmp_path, figures=with_rows(*rows))
-    batch = read_raw(tmp_path)
-    assert len(batch.figures) == 2
-    (rejected,) = batch.rejected.itertuples()
+def test_a_broken_row_is_rejected_and_the_others_load(broken_rows, number, index, column, words):
+    source_id = f"case-{number:02d}"
+    figures = broken_rows.figures[broken_rows.figures.source_id == source_id]
+    assert len(figures) == 2
+    (rejected,) = broken_rows.rejected[broken_rows.rejected.source_id == source_id].itertuples()
     assert words in rejected.reason, rejected.reason
     assert f"figures.csv line {index + 2}" in rejected.reason
     assert rejected.source_row == index + 2

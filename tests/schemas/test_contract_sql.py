@@ -4,7 +4,6 @@ The SQL quote check may leave a quote to Python (a miss costs time), but it must
 a quote that numbers.py would refuse (that would load a wrong figure).
 """
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,6 +22,7 @@ from orchestration.schemas.contract_sql import (
 from orchestration.schemas.figures import FREE_TEXT_COLUMNS, FigureSchema
 from orchestration.schemas.validation import validate_rows
 from tests.conftest import SEED_SOURCE
+from tests.sources import make_source
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "synthetic-2025-01-01"
 SEED_FIGURES = SEED_SOURCE / "figures.csv"
@@ -36,15 +36,27 @@ def conn():
 
 
 def sql_confirms(conn, quote: str | None, language: str, value: float, unit: str) -> bool:
-    text = quote_text("q", language)
-    token = quote_token(language)
-    (confirmed,) = conn.execute(
-        f"select {quote_confirmed('t', 'tok', language)} from ("
-        f"select {text} as t, {token} as tok from (select ?::varchar as q, ?::double as v, "
-        "?::varchar as unit))",
-        [quote, value, unit],
-    ).fetchall()[0]
+    (confirmed,) = sql_confirms_each(conn, [(quote, value, unit)], language)
     return confirmed
+
+
+def sql_confirms_each(conn, cases: list[tuple], language: str) -> list[bool]:
+    """`sql_confirms` of each (quote, value, unit), in order: one query for them all."""
+    frame = pd.DataFrame(cases, columns=["q", "v", "unit"]).astype(
+        {"q": object, "v": "float64", "unit": object}
+    )
+    frame.insert(0, "n", range(len(frame)))
+    conn.register("_cases", frame)
+    try:
+        rows = conn.execute(
+            f"select {quote_confirmed('t', 'tok', language)} from ("
+            f"select n, {quote_text('q', language)} as t, {quote_token(language)} as tok "
+            "from (select n, q::varchar as q, v::double as v, unit::varchar as unit from _cases)"
+            ") order by n"
+        ).fetchall()
+    finally:
+        conn.unregister("_cases")
+    return [confirmed for (confirmed,) in rows]
 
 
 # (quote, language, value, unit, what SQL must say); every True must hold in Python too
@@ -89,17 +101,22 @@ def test_sql_confirms_the_plain_forms_and_leaves_the_rest(
 def test_sql_never_confirms_a_seed_quote_for_another_value(conn):
     """Every curated seed quote against its own value, and against ten times it."""
     seed = pd.read_csv(SEED_FIGURES, dtype=str, keep_default_na=False)
-    confirmed = 0
+    cases = {"zh": [], "en": []}  # (figure id, quote, value, unit)
     for figure in seed.itertuples():
         value = float(figure.value)
         for language, quote in (("zh", figure.quote_zh), ("en", figure.quote_en)):
             if not quote:
                 continue
             for candidate in (value, value * 10):
-                if sql_confirms(conn, quote, language, candidate, figure.unit):
-                    confirmed += 1
-                    found = supporting_mention(quote, language, candidate, figure.unit)
-                    assert found is not None, (figure.figure_id, quote, candidate)
+                cases[language].append((figure.figure_id, quote, candidate, figure.unit))
+    confirmed = 0
+    for language, asked in cases.items():
+        verdicts = sql_confirms_each(conn, [case[1:] for case in asked], language)
+        for (figure_id, quote, candidate, unit), verdict in zip(asked, verdicts, strict=True):
+            if verdict:
+                confirmed += 1
+                found = supporting_mention(quote, language, candidate, unit)
+                assert found is not None, (figure_id, quote, candidate)
     assert confirmed >= 100  # most seed quotes are plain numbers: SQL settles them
 
 
@@ -154,20 +171,49 @@ BAD_ROWS = (
 )
 
 
-@pytest.mark.parametrize(("index", "changes"), BAD_ROWS, ids=[repr(c)[:40] for _, c in BAD_ROWS])
-def test_sql_and_pandera_give_a_bad_row_the_same_words(tmp_path, index, changes):
-    """Every bad-row case through both paths of the one contract: the same sentences."""
+def bad_row(number: int) -> list[str]:
+    """The fields of bad-row case `number`: its row of the fixture, changed.
+
+    The figure id is made the case's own (case07-001): every case loads in one raw/ folder, and
+    no row may be a duplicate of another case's.
+    """
     header, *rows = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()
     names = header.split(",")
+    index, changes = BAD_ROWS[number]
     fields = rows[index].split(",")
+    ids = names.index("figure_id")
+    fields[ids] = fields[ids].replace("syn-", f"case{number:02d}-")
     for column, value in changes.items():
         fields[names.index(column)] = value
-    folder = tmp_path / FIXTURE.name
-    folder.mkdir()
-    shutil.copyfile(FIXTURE / "source.yaml", folder / "source.yaml")
-    (folder / "figures.csv").write_text("\n".join([header, ",".join(fields)]) + "\n", "utf-8")
+    return fields
 
-    (reason,) = read_raw(tmp_path).rejected.reason
+
+@pytest.fixture(scope="module")
+def loaded_bad_rows(tmp_path_factory) -> dict[int, list[str]]:
+    """Every bad-row case as a source folder of its own, all read by one load: the loader's
+    reasons, by case number. A row's reason is its own (the rules read one row at a time)."""
+    raw = tmp_path_factory.mktemp("raw")
+    header = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()[0]
+    for number in range(len(BAD_ROWS)):
+        figures = "\n".join([header, ",".join(bad_row(number))]) + "\n"
+        make_source(raw, f"case-{number:02d}", figures=figures)
+    rejected = read_raw(raw).rejected
+    return {
+        number: rejected.reason[rejected.source_id == f"case-{number:02d}"].tolist()
+        for number in range(len(BAD_ROWS))
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "changes"),
+    [(number, changes) for number, (_, changes) in enumerate(BAD_ROWS)],
+    ids=[repr(c)[:40] for _, c in BAD_ROWS],
+)
+def test_sql_and_pandera_give_a_bad_row_the_same_words(loaded_bad_rows, number, changes):
+    """Every bad-row case through both paths of the one contract: the same sentences."""
+    names = (FIXTURE / "figures.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    fields = bad_row(number)
+    (reason,) = loaded_bad_rows[number]
     frame = pd.DataFrame([dict(zip(names, [f.strip() or None for f in fields], strict=True))])
     _, problems = validate_rows(frame, FigureSchema)
     in_sql = reason.split(" line 2: ", 1)[1]
