@@ -18,29 +18,13 @@ Pure Python and DuckDB; no Dagster.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
-
-from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, dbt_project_files
 
 FULL_REFRESH_ENV = "FULL_REFRESH"
 FULL_REFRESH_TAG = "giants/full_refresh"
 TRUE = ("1", "true", "yes")
 TABLE = "meta.dbt_build"
-
-
-def project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """sha256 over the files dbt parses and uv.lock (the dbt and adapter versions)."""
-    digest = hashlib.sha256()
-    files = [(str(p.relative_to(project_dir)), p) for p in dbt_project_files(project_dir)]
-    files.append(("uv.lock", PROJECT_ROOT / "uv.lock"))
-    for name, path in sorted(files):
-        if path.is_file():
-            digest.update(f"file {name}\n".encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,27 @@ from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, dbt_project_files
 FORCE_ENV = "FORCE"
 
 
-def _code_files() -> list[tuple[str, Path]]:
-    """(name, path) of every file of the dbt project and of the code a build runs."""
-    dbt = dbt_project_files()
-    code = [*(PROJECT_ROOT / "orchestration").rglob("*.py"), PROJECT_ROOT / "uv.lock"]
-    named = [(f"dbt/{p.relative_to(DBT_PROJECT_DIR)}", p) for p in dbt]
-    named += [(str(p.relative_to(PROJECT_ROOT)), p) for p in code]
+def _code_files(project_dir: Path = DBT_PROJECT_DIR, python: bool = True) -> list[tuple[str, Path]]:
+    """(name, path) of every file of the dbt project, uv.lock and (with `python`) the code."""
+    dbt = dbt_project_files(project_dir)
+    code = [*(PROJECT_ROOT / "orchestration").rglob("*.py")] if python else []
+    named = [(f"dbt/{p.relative_to(project_dir)}", p) for p in dbt]
+    named += [(str(p.relative_to(PROJECT_ROOT)), p) for p in [*code, PROJECT_ROOT / "uv.lock"]]
     return sorted((name, path) for name, path in named if path.is_file())
+
+
+def _update(digest, files: list[tuple[str, Path]]) -> None:
+    for name, path in files:
+        digest.update(f"file {name}\n".encode())
+        digest.update(path.read_bytes())
+
+
+def dbt_project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """sha256 over the files dbt parses and uv.lock (the dbt and adapter versions): what a dbt
+    build's result depends on besides the data (orchestration/build_state.py)."""
+    digest = hashlib.sha256()
+    _update(digest, _code_files(project_dir, python=False))
+    return digest.hexdigest()
 
 
 def source_hashes(raw: Path) -> dict[str, str]:
@@ -37,7 +51,5 @@ def inputs_hash(sources: dict[str, str]) -> str:
     digest = hashlib.sha256()
     for source_id, folder_hash in sorted(sources.items()):
         digest.update(f"source {source_id} {folder_hash}\n".encode())
-    for name, path in _code_files():
-        digest.update(f"file {name}\n".encode())
-        digest.update(path.read_bytes())
+    _update(digest, _code_files())
     return digest.hexdigest()

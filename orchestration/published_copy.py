@@ -86,11 +86,10 @@ def _copy_comments(conn) -> None:
 
 
 def _write_records(conn, build: dict) -> None:
-    """The rejected rows and the build's record, replaced whole."""
+    """The rejected rows (dropped before, from a previous build's file) and the build's record."""
     for table in EXTRA_TABLES:
         schema = table.split(".")[0]
         conn.execute(f"create schema if not exists published.{schema}")
-        conn.execute(f"drop table if exists published.{table}")
         conn.execute(f"create table published.{table} as select * from {table}")
     conn.execute("create schema if not exists published.meta")
     conn.execute(

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration import build_state
+from orchestration import build_state, fingerprint
 from orchestration.locking import RunLock
 from orchestration.paths import DBT_BUILD, DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
 
@@ -62,7 +62,7 @@ def warehouse_dbt_models(
 ):
     """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order:
     incrementally by source on top of the last complete build, or in full (build_state.py)."""
-    project = build_state.project_hash()
+    project = fingerprint.dbt_project_hash()
     complete = set(context.selected_asset_keys) >= set(warehouse_dbt_models.keys)
     with duckdb.get_connection() as conn:
         mode = build_state.choose_mode(conn, context.run.tags, complete, project)

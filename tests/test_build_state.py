@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from orchestration import build_state
+from orchestration import build_state, fingerprint
 from orchestration.build_state import FULL_REFRESH_ENV, FULL_REFRESH_TAG, Mode
 
 
@@ -62,7 +62,7 @@ def test_the_project_hash_follows_the_dbt_files(tmp_path):
         (project / name).write_text("x\n")
     model = project / "models" / "m.sql"
     model.write_text("select 1\n")
-    first = build_state.project_hash(project)
-    assert build_state.project_hash(project) == first
+    first = fingerprint.dbt_project_hash(project)
+    assert fingerprint.dbt_project_hash(project) == first
     model.write_text("select 2\n")
-    assert build_state.project_hash(project) != first
+    assert fingerprint.dbt_project_hash(project) != first
