@@ -55,6 +55,19 @@ def revise(raw: Path) -> None:
     (raw / RESTATEMENT / "figures.csv").write_text("\n".join(revised) + "\n", encoding="utf-8")
 
 
+def changed_lines(warehouse: Path) -> list[str]:
+    """The business lines the latest dbt build wrote again in the marts built by line."""
+    return [
+        line
+        for (line,) in query(
+            warehouse,
+            "select business_id from intermediate.int_changed_business_lines "
+            "where built_at = (select max(built_at) from intermediate.int_changed_business_lines) "
+            "order by 1",
+        )
+    ]
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory) -> SimpleNamespace:
     root = tmp_path_factory.mktemp("incremental")
@@ -78,9 +91,16 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         warehouse, "select count(distinct built_at) from intermediate.int_figures_joined"
     )[0][0]
 
+    changed = [changed_lines(warehouse)]
+
+    quarter_lines = query(
+        warehouse,
+        f"select distinct business_id from marts.figures where source_id = '{QUARTER}' order by 1",
+    )
     revise(raw)
     shutil.rmtree(raw / QUARTER)
     modes.append(build(warehouse, raw))
+    changed.append(changed_lines(warehouse))
 
     full = root / "full" / "warehouse.duckdb"
     full_mode = build(full, raw)
@@ -93,6 +113,9 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         first_count=added,
         restated=restated,
         built_at_batches=built_at,
+        changed=changed,
+        quarter_lines=[line for (line,) in quarter_lines],
+        lines=query(warehouse, "select count(*) from marts.businesses")[0][0],
     )
 
 
@@ -144,6 +167,15 @@ def test_a_run_after_a_complete_build_is_incremental(scenario):
 
 def test_a_new_source_re_ranks_the_statements_it_restates(scenario):
     assert scenario.restated == [("hc250327-001", False, 2), ("syn-r-001", True, 2)]
+
+
+def test_the_marts_by_business_line_write_only_the_lines_a_build_changed(scenario):
+    restated = ["tencent.games", "xiaomi.smartphones"]
+    assert scenario.changed[0] == restated
+    # the revision, and the lines whose figures left with the removed source (those of its
+    # periods no other source states: a line can lose rows and gain none)
+    assert scenario.changed[1] == sorted({*restated, *scenario.quarter_lines})
+    assert 2 < len(scenario.quarter_lines) and len(scenario.changed[1]) < scenario.lines / 2
 
 
 def test_incremental_and_full_builds_hold_the_same_marts(scenario):

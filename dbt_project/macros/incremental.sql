@@ -36,3 +36,41 @@ where kept.source_id not in (select distinct source_id from {{ joined }})
         )
     )
 {% endmacro %}
+
+{#- When this dbt invocation started: the built_at of every row it writes. -#}
+{% macro this_build_started_at() -%}
+cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The business lines an incremental build changed (int_changed_business_lines). -#}
+{% macro changed_business_lines(changed) -%}
+(select business_id from {{ changed }} where built_at = {{ this_build_started_at() }})
+{%- endmacro %}
+
+{#- int_figures_joined's pre-hook: before its rows of gone versions are replaced or deleted, the
+    business lines they belong to are noted as changed by this build (int_changed_business_lines
+    adds the lines of the rows the build writes). A line can lose rows and gain none: a source
+    removed that alone stated some of its periods. -#}
+{% macro record_gone_business_lines(model, staged) %}
+{%- set changed = api.Relation.create(
+    database=model.database, schema=model.schema, identifier='int_changed_business_lines'
+) -%}
+create table if not exists {{ changed }} (business_id varchar, built_at timestamp);
+insert into {{ changed }}
+select distinct built.business_id, {{ this_build_started_at() }}
+from {{ model }} as built
+where not exists (
+    select 1
+    from (select distinct source_id, loaded_at from {{ staged }}) as versions
+    where versions.source_id = built.source_id and versions.loaded_at = built.loaded_at
+)
+{% endmacro %}
+
+{#- The pre-hook of a mart built incrementally by business line: its rows of the lines this build
+    changed go, and the model's query writes them again from the lines' current figures.
+    `also`: a condition for more rows to replace (derived_figures: those computed across lines). -#}
+{% macro delete_changed_business_lines(model, changed, also=none) %}
+delete from {{ model }}
+where business_id in {{ changed_business_lines(changed) }}
+{%- if also %} or ({{ also }}){% endif %}
+{% endmacro %}

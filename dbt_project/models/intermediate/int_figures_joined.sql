@@ -18,6 +18,7 @@
         incremental_strategy='delete+insert',
         unique_key='figure_id',
         on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ record_gone_business_lines(this, ref('stg_articles__figures')) }}{% endif %}",
         post_hook="{% if is_incremental() %}{{ delete_gone_versions(this, ref('stg_articles__figures')) }}{% endif %}",
     )
 }}
@@ -309,7 +310,7 @@ final as (
         company_id || '|' || business_segment_id || '|' || business_key || '|' || metric_id
             || '|' || measure_id || '|' || period_label as fact_id,
         *,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as built_at
+        {{ this_build_started_at() }} as built_at
 
     from joined
 

@@ -5,9 +5,24 @@
 -- it files it. From stated levels it derives the quarter-on-quarter and year-on-year growth:
 -- only where both periods are stated, exactly, and the earlier level is above zero (a bound
 -- such as 双位数 gives none); derived_figures lists them, flagged, with formula and inputs.
+--
+-- Incremental by business line: a build writes again the rows of the lines it changed
+-- (int_changed_business_lines), since a line's rows depend on its own figures alone.
+-- depends_on: {{ ref('int_changed_business_lines') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ delete_changed_business_lines(this, ref('int_changed_business_lines')) }}{% endif %}",
+    )
+}}
 with latest as (
 
     select * from {{ ref('int_figures_latest') }}
+    {% if is_incremental() %}
+    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 

@@ -2,9 +2,24 @@
 -- its home segment and every name sources use for it, and what the sources state about it. A
 -- name in a source that no line lists (check-source warns of it) shows here as a line of its own,
 -- is_conformed_business false, until it is added to lookup_businesses or as an alias.
+--
+-- Incremental by business line: a build writes again the rows of the lines it changed
+-- (int_changed_business_lines), since a line's row depends on its own figures alone.
+-- depends_on: {{ ref('int_changed_business_lines') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ delete_changed_business_lines(this, ref('int_changed_business_lines')) }}{% endif %}",
+    )
+}}
 with businesses as (
 
     select * from {{ ref('lookup_businesses') }}
+    {% if is_incremental() %}
+    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 
@@ -29,6 +44,9 @@ segments as (
 figures as (
 
     select * from {{ ref('int_figures_joined') }}
+    {% if is_incremental() %}
+    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 

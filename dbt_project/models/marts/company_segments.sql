@@ -3,10 +3,25 @@
 -- (lookup_businesses) is one row per period whatever each source calls it and under whichever
 -- segment it files it, so the segment is the line's home segment. Built from the latest
 -- statement of each fact; a fact that sources state with different values is flagged.
+--
+-- Incremental by business line: a build writes again the rows of the lines it changed
+-- (int_changed_business_lines), since a line's rows depend on its own figures alone.
+-- depends_on: {{ ref('int_changed_business_lines') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ delete_changed_business_lines(this, ref('int_changed_business_lines')) }}{% endif %}",
+    )
+}}
 with revenue_figures as (
 
     select * from {{ ref('int_figures_latest') }}
     where metric_id = 'revenue'
+    {% if is_incremental() %}
+        and business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 

@@ -9,9 +9,25 @@
 --                              quarter-on-quarter growth (business_series)
 --   yoy_growth_from_levels     its level in a period and the same period a year earlier gives
 --                              the year-on-year growth (business_series)
+--
+-- Incremental by business line: a build writes again the rows of the derivations across lines,
+-- and of the others those of the lines it changed (int_changed_business_lines), which depend
+-- on those lines' figures alone.
+-- depends_on: {{ ref('int_changed_business_lines') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ delete_changed_business_lines(this, ref('int_changed_business_lines'), 'derivation in ' ~ derivations_across_lines()) }}{% endif %}",
+    )
+}}
 with latest as (
 
     select * from {{ ref('int_figures_latest') }}
+    {% if is_incremental() %}
+    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 
@@ -24,6 +40,9 @@ lines as (
 series as (
 
     select * from {{ ref('business_series') }}
+    {% if is_incremental() %}
+    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    {% endif %}
 
 ),
 
