@@ -4,11 +4,12 @@ Written in a storage format duckdb 1.x reads (orchestration/publish.py chooses i
 two ways:
 
 - in full: every table copied from the warehouse into a new file;
-- from the previous build: its file copied (a file copy, whatever its size), the small marts
-  replaced, and in `marts.figures` only the rows that changed since that build deleted and
-  written again. The rows that changed are known from `int_figures_joined.built_at` (the dbt
-  invocation that last wrote each figure: dbt_project/models/intermediate/int_figures_joined.sql)
-  against the time the previous build recorded; figures that left the warehouse are deleted.
+- from the previous build: its file copied (a file copy, whatever its size), the other marts
+  replaced, and only the rows that changed since that build deleted and written again: in
+  `marts.figures` the figures whose `int_figures_joined.built_at` (the dbt invocation that last
+  wrote each: dbt_project/models/intermediate/int_figures_joined.sql) is later than the time the
+  previous build recorded, and the figures that left the warehouse; in the marts built by
+  business line, the rows of the lines `int_changed_business_lines` lists since that time.
   DuckDB keeps the storage format of a file it opens, so the copy stays readable by duckdb 1.x.
 
 The second way is taken when the previous build is complete, in the same storage format, with
@@ -28,11 +29,18 @@ from orchestration.snapshots import Build
 # Beside the marts, the copy holds what readers need to trust them: the rejected rows (nothing
 # is lost: what is not in the marts is here, with its reason) and the build it comes from.
 EXTRA_TABLES = ("raw.figures_rejected",)
-# The one mart written row by row; the others are small and replaced whole.
+# The marts written row by row, with the rows that changed since a time; the others are
+# replaced whole. derived_figures, though built by line, is replaced whole: some of its rows are
+# computed across lines (dbt_project/macros/derivations.sql).
 FIGURES = "figures"
 CHANGED_FIGURES = (
     "(select figure_id from intermediate.int_figures_joined where built_at > ?::timestamp)"
 )
+BY_LINE = ("business_series", "businesses", "company_segments")
+CHANGED_LINES = (
+    "(select business_id from intermediate.int_changed_business_lines where built_at > ?::timestamp)"
+)
+PATCHED = (FIGURES, *BY_LINE)
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
 MOST_CHANGED = 0.25
 
@@ -160,17 +168,18 @@ def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dic
     conn.execute(f"attach {quote(str(target))} as published")
     counts = None
     try:
-        if _columns(conn, "published", FIGURES) != _columns(conn, current_database(conn), FIGURES):
+        here = current_database(conn)
+        if any(_columns(conn, "published", t) != _columns(conn, here, t) for t in PATCHED):
             return None
         # Dropped and checkpointed before they are written again, so the new rows reuse the old
         # rows' blocks: replaced in place, a table's old blocks stay in the file (a 100 MB file
         # grew to 151 MB by one replaced table of half its size).
-        for table in (t for t in mart_tables(conn, "published") if t != FIGURES):
+        for table in (t for t in mart_tables(conn, "published") if t not in PATCHED):
             conn.execute(f"drop table published.marts.{table}")
         for table in EXTRA_TABLES:
             conn.execute(f"drop table if exists published.{table}")
         conn.execute("checkpoint published")
-        for table in (t for t in tables if t != FIGURES):
+        for table in (t for t in tables if t not in PATCHED):
             conn.execute(f"create table published.marts.{table} as from marts.{table}")
         since = [previous.figures_built_at]
         conn.execute(
@@ -183,6 +192,15 @@ def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dic
             f"where figure_id in {CHANGED_FIGURES}",
             since,
         )
+        for table in BY_LINE:
+            conn.execute(
+                f"delete from published.marts.{table} where business_id in {CHANGED_LINES}", since
+            )
+            conn.execute(
+                f"insert into published.marts.{table} by name select * from marts.{table} "
+                f"where business_id in {CHANGED_LINES}",
+                since,
+            )
         _copy_comments(conn)
         _write_records(conn, build)
         written = _counts(conn, tables)
