@@ -518,6 +518,14 @@ def test_a_bad_row_through_dagster_is_kept_reported_and_skipped_when_unchanged(
     fixed = metadata(third, "raw/figures")
     assert fixed["sources_reloaded"] == [CASE] and fixed["sources_unchanged"] == 2
     assert fixed["dagster/row_count"] == 9
+    # pandera re-validates the figures of the latest load: the reloaded source's
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        ((latest,),) = conn.execute(
+            "select count(*) from raw.figures where loaded_at = (select max(loaded_at) from raw.figures)"
+        ).fetchall()
+    checks = {e.check_name: e for e in third.get_asset_check_evaluations()}
+    assert 0 < latest < 9
+    assert checks["figures_match_contract"].metadata["pandera_validated_rows"].value == latest
     checks = {e.check_name: e for e in third.get_asset_check_evaluations()}
     assert checks["figures_match_contract"].passed
 
