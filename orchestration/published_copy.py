@@ -9,7 +9,8 @@ two ways:
   `marts.figures` the figures whose `int_figures_joined.built_at` (the dbt invocation that last
   wrote each: dbt_project/models/intermediate/int_figures_joined.sql) is later than the time the
   previous build recorded, and the figures that left the warehouse; in the marts built by
-  business line, the rows of the lines `int_changed_business_lines` lists since that time.
+  business line, the rows of the lines `int_changed_business_lines` lists since that time (and
+  the derived figures computed across lines).
   DuckDB keeps the storage format of a file it opens, so the copy stays readable by duckdb 1.x.
 
 The second way is taken when the previous build is complete, in the same storage format, with
@@ -24,23 +25,36 @@ import os
 import shutil
 from pathlib import Path
 
+import yaml
+
+from orchestration.paths import DBT_PROJECT_DIR
 from orchestration.snapshots import Build
 
 # Beside the marts, the copy holds what readers need to trust them: the rejected rows (nothing
 # is lost: what is not in the marts is here, with its reason) and the build it comes from.
 EXTRA_TABLES = ("raw.figures_rejected",)
 # The marts written row by row, with the rows that changed since a time; the others are
-# replaced whole. derived_figures, though built by line, is replaced whole: some of its rows are
-# computed across lines (dbt_project/macros/derivations.sql).
+# replaced whole.
 FIGURES = "figures"
 CHANGED_FIGURES = (
     "(select figure_id from intermediate.int_figures_joined where built_at > ?::timestamp)"
 )
-BY_LINE = ("business_series", "businesses", "company_segments")
+BY_LINE = ("business_series", "businesses", "company_segments", "derived_figures")
 CHANGED_LINES = (
     "(select business_id from intermediate.int_changed_business_lines where built_at > ?::timestamp)"
 )
 PATCHED = (FIGURES, *BY_LINE)
+
+
+def changed_rows(table: str) -> str:
+    """The rows of a mart by business line to write again: those of the changed lines, and in
+    derived_figures those computed across lines (dbt_project.yml, vars), written again by every
+    build."""
+    if table != "derived_figures":
+        return f"business_id in {CHANGED_LINES}"
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    across = ", ".join(quote(d) for d in project["vars"]["derivations_across_lines"])
+    return f"(business_id in {CHANGED_LINES} or derivation in ({across}))"
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
 MOST_CHANGED = 0.25
 
@@ -193,12 +207,11 @@ def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dic
             since,
         )
         for table in BY_LINE:
-            conn.execute(
-                f"delete from published.marts.{table} where business_id in {CHANGED_LINES}", since
-            )
+            rows = changed_rows(table)
+            conn.execute(f"delete from published.marts.{table} where {rows}", since)
             conn.execute(
                 f"insert into published.marts.{table} by name select * from marts.{table} "
-                f"where business_id in {CHANGED_LINES}",
+                f"where {rows}",
                 since,
             )
         _copy_comments(conn)

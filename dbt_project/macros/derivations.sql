@@ -17,9 +17,8 @@
     (100 * ({{ value }} / {{ earlier_value }} - 1))
 {%- endmacro %}
 
-{#- The derivations of derived_figures computed across business lines (a company's total from a
-    line's share, ranks and shares among companies): an incremental build writes all their rows
-    again, and those of the other derivations for the lines it changed only. -#}
+{#- The derivations of derived_figures computed across business lines, as a SQL list
+    (dbt_project.yml, vars). -#}
 {% macro derivations_across_lines() -%}
-('implied_company_revenue', 'segment_revenue_rank', 'share_of_covered_revenue')
+({% for derivation in var('derivations_across_lines') %}'{{ derivation }}'{{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}

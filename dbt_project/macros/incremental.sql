@@ -74,3 +74,20 @@ delete from {{ model }}
 where business_id in {{ changed_business_lines(changed) }}
 {%- if also %} or ({{ also }}){% endif %}
 {% endmacro %}
+
+{#- The rows of a mart built by business line that the latest build wrote (the keys test's
+    `written`). -#}
+{% macro written_business_lines() -%}
+business_id in (
+    select business_id from {{ ref('int_changed_business_lines') }}
+    where built_at = (select max(built_at) from {{ ref('int_changed_business_lines') }})
+)
+{%- endmacro %}
+
+{#- The rows of marts.figures that the latest build wrote (the keys test's `written`). -#}
+{% macro written_figures() -%}
+figure_id in (
+    select figure_id from {{ ref('int_figures_joined') }}
+    where built_at = (select max(built_at) from {{ ref('int_figures_joined') }})
+)
+{%- endmacro %}

@@ -17,9 +17,27 @@
             unique: [[company_id, period_label]]
             references: {company_id: companies.company_id}
             not_empty: true
+
+    On a model built incrementally, `written` names the rows the latest build wrote:
+    `business_lines` (the lines int_changed_business_lines lists) or `figures`. Unless dbt runs
+    with --full-refresh, each key is then checked among those rows and the rows that share a key
+    value with them, and references from those rows: the rows a build did not write were checked
+    by the build that wrote them, and what they reference did not change (docs/operations.md,
+    "Incremental builds").
 -#}
-{% test keys(model, primary_key=none, unique=[], references={}, not_empty=false) %}
+{% test keys(model, primary_key=none, unique=[], references={}, not_empty=false, written=none) %}
 {%- set parts = [] -%}
+{#- rendered whatever the flags, so that dbt records the models the condition reads -#}
+{%- if written == "business_lines" -%}
+    {%- set written_condition = written_business_lines() -%}
+{%- elif written == "figures" -%}
+    {%- set written_condition = written_figures() -%}
+{%- elif written -%}
+    {{ exceptions.raise_compiler_error("keys: written is business_lines or figures, not " ~ written) }}
+{%- else -%}
+    {%- set written_condition = none -%}
+{%- endif -%}
+{%- set written_rows = written_condition if not flags.FULL_REFRESH else none -%}
 
 {%- set keys = [] -%}
 {%- if primary_key is not none -%}
@@ -46,6 +64,13 @@
     {%- endif -%}
     {%- if key.where -%}
         {%- do conditions.append("(" ~ key.where ~ ")") -%}
+    {%- endif -%}
+    {%- if written_rows -%}
+        {%- set columns = "(" ~ key.columns | join(", ") ~ ")" -%}
+        {%- do conditions.append(
+            "(" ~ written_rows ~ " or " ~ columns ~ " in (select " ~ key.columns | join(", ")
+            ~ " from " ~ model ~ " where " ~ written_rows ~ "))"
+        ) -%}
     {%- endif -%}
     {%- set part -%}
 select
@@ -74,6 +99,9 @@ select
     count(*) as n_rows
 from {{ model }} as child
 where child.{{ column }} is not null
+    {%- if written_rows %}
+    and {{ written_rows }}
+    {%- endif %}
     and not exists (
         select 1 from {{ ref(target_model) }} as parent
         where parent.{{ target_column }} = child.{{ column }}
