@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +21,22 @@ HANG_GUARD = 300  # seconds: only stops a broken test from hanging the suite
 INSTANCE_SETTINGS = PROJECT_ROOT / "orchestration" / "dagster.yaml"
 
 
+@contextmanager
+def instance_at(home: Path | str) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance in `home`, as a process started with DAGSTER_HOME=home sees it
+    (dagster.yaml places the event log under $DAGSTER_HOME)."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance
+    finally:
+        if previous is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
 def run_env(root: Path, raw: Path, warehouse: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment `make run` and `make ui` give a run, pointed at folders under `root`.
 
@@ -28,7 +46,7 @@ def run_env(root: Path, raw: Path, warehouse: Path | None = None, **extra: str) 
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(INSTANCE_SETTINGS, home / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         instance.get_runs(limit=1)
         instance.all_instigator_state()
     return {

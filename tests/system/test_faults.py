@@ -32,6 +32,7 @@ from tests.helpers import (
     cmdline,
     descendants,
     error_line,
+    instance_at,
     make_run,
     output,
     published_build_ids,
@@ -63,7 +64,7 @@ def stage(tmp_path_factory):
 
 def last_event(env: dict[str, str], run_id: str | None) -> set[tuple]:
     """(event type, step) pairs of a run so far (the newest started run if no id is given)."""
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with instance_at(env["DAGSTER_HOME"]) as instance:
         if run_id is None:
             runs = instance.get_runs(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=1
@@ -192,7 +193,7 @@ def test_a_ui_run_whose_worker_was_killed_is_retried(stage):
     assert dev.wait(run_id)["status"] == "FAILURE"
     retried = dg.RunsFilter(tags={"dagster/parent_run_id": run_id})
     guard = time.monotonic() + HANG_GUARD
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+    with instance_at(env["DAGSTER_HOME"]) as instance:
         while not (retries := instance.get_runs(retried)):
             assert time.monotonic() < guard, f"no retry of {run_id}:\n{dev.log_tail()}"
             time.sleep(1)
