@@ -41,7 +41,8 @@ CHANGED_FIGURES = (
 )
 BY_LINE = ("business_series", "businesses", "company_segments", "derived_figures")
 CHANGED_LINES = (
-    "(select business_id from intermediate.int_changed_business_lines where built_at > ?::timestamp)"
+    "(select business_id from intermediate.int_changed_business_lines "
+    "where built_at > ?::timestamp)"
 )
 PATCHED = (FIGURES, *BY_LINE)
 
@@ -55,6 +56,8 @@ def changed_rows(table: str) -> str:
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
     across = ", ".join(quote(d) for d in project["vars"]["derivations_across_lines"])
     return f"(business_id in {CHANGED_LINES} or derivation in ({across}))"
+
+
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
 MOST_CHANGED = 0.25
 
