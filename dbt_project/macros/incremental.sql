@@ -8,12 +8,17 @@
     removed, or the earlier load of a source loaded again. -#}
 {% macro delete_gone_versions(model, staged) %}
 delete from {{ model }} as built
-where not exists (
+where {{ is_gone_version('built', staged) }}
+{% endmacro %}
+
+{#- Whether the row `built` belongs to a source version the staged figures no longer hold. -#}
+{% macro is_gone_version(built, staged) -%}
+not exists (
     select 1
     from (select distinct source_id, loaded_at from {{ staged }}) as versions
-    where versions.source_id = built.source_id and versions.loaded_at = built.loaded_at
+    where versions.source_id = {{ built }}.source_id and versions.loaded_at = {{ built }}.loaded_at
 )
-{% endmacro %}
+{%- endmacro %}
 
 {#- Figures `joined` (int_figures_joined) no longer holds. Only two kinds can be gone: those of a
     source that has no figure left (removed, or every row rejected), and those of a source that
@@ -59,11 +64,7 @@ create table if not exists {{ changed }} (business_id varchar, built_at timestam
 insert into {{ changed }}
 select distinct built.business_id, {{ this_build_started_at() }}
 from {{ model }} as built
-where not exists (
-    select 1
-    from (select distinct source_id, loaded_at from {{ staged }}) as versions
-    where versions.source_id = built.source_id and versions.loaded_at = built.loaded_at
-)
+where {{ is_gone_version('built', staged) }}
 {% endmacro %}
 
 {#- The pre-hook of a mart built incrementally by business line: its rows of the lines this build
