@@ -33,6 +33,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import fingerprint, snapshots
+from orchestration.dbt_server import dbt_started_ahead
 from orchestration.locking import (
     IN_PROGRESS,
     close_dead_runs,
@@ -327,10 +328,6 @@ def main() -> int:
     if current:
         print(current)
         return 0
-    try:
-        from orchestration.definitions import defs  # a broken set-up fails here
-    except Exception as error:
-        return fail(setup_problem(error))
     if shutil.which(dbt_executable()) is None:
         return fail(NO_DBT)
     if problem := input_problem(raw_dir()):
@@ -341,6 +338,16 @@ def main() -> int:
             "finish, then run again",
             3,
         )
+    with dbt_started_ahead():  # dbt-core imports while Dagster does (orchestration/dbt_server.py)
+        return launch(started)
+
+
+def launch(started: float) -> int:
+    """Run the job in this process and report on it; `started` is when `make run` began."""
+    try:
+        from orchestration.definitions import defs  # a broken set-up fails here
+    except Exception as error:
+        return fail(setup_problem(error))
     try:
         instance = dg.DagsterInstance.get()
     except Exception as error:

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration import build_state, fingerprint
+from orchestration import build_state, chart, fingerprint
 from orchestration.locking import RunLock
 from orchestration.paths import DBT_BUILD, DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
 
@@ -69,6 +69,8 @@ def warehouse_dbt_models(
         build_state.forget(conn)
     context.log.info(f"dbt build, {mode.name}: {mode.reason}")
     args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_BUILD
+    # dbt works in its own process while this one waits: import the publish step's matplotlib
+    chart.import_in_background()
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
     # its partial parse of the last run there and parses nothing the project did not change.
     yield from dbt.cli(args, context=context, target_path=dbt_target_dir()).stream()

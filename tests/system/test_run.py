@@ -180,7 +180,8 @@ def test_ctrl_c_mid_run(env):
     )
     try:
         guard = time.monotonic() + HANG_GUARD
-        while not any("dbt" in cmdline(pid) for pid in descendants(process.pid)):
+        # dbt's command, not the dbt server that a run starts ahead of it (dbt_server.py)
+        while not any("dbt build" in cmdline(pid) for pid in descendants(process.pid)):
             assert process.poll() is None and time.monotonic() < guard, "dbt never started"
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGINT)
