@@ -42,8 +42,10 @@ class PooledSqliteEventLogStorage(ConsolidatedSqliteEventLogStorage):
             self._conn_string,
             # handed to one thread at a time by the pool (the webserver serves from threads)
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+            # one connection kept open; more at once (the webserver's threads) are opened and
+            # closed as the stock class does, with no limit to wait on
             pool_size=1,
-            max_overflow=8,
+            max_overflow=-1,
         )
 
     @contextlib.contextmanager
