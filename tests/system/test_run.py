@@ -242,6 +242,11 @@ def test_a_run_parses_nothing_once_prepared(env, tmp_path):
     for _ in range(2):
         result = make_run(env)
         assert result.returncode == 0, result.stderr
+        # dbt ran in the server the run started ahead of its step (orchestration/dbt_server.py)
+        run_log = Path(env["DAGSTER_HOME"]) / "logs" / "last_run.log"
+        assert "(dbt ran in the dbt server started with the run; exit code 0)" in (
+            run_log.read_text(encoding="utf-8")
+        )
     # dagster-dbt logs the runs' dbt into their target folder (dbt.log and its rotated parts)
     log = "".join(p.read_text(errors="replace") for p in target.glob("dbt.log*"))
     assert log.count('"invocation_command": "dbt build') == 2
