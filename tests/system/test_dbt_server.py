@@ -93,7 +93,7 @@ def test_a_killed_wrapper_takes_the_server_with_it(tmp_path):
     with dbt_started_ahead():
         server = server_pid()
         socket_path = os.environ[SERVER_ENV]
-        target = ["--target-path", str(tmp_path / "target")]
+        target = ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]
         env = {**os.environ, "WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
         command = dbt("show", "--inline", ENDLESS, *target, env=env)
         deadline = time.monotonic() + WAIT
