@@ -43,13 +43,6 @@ $(UV):
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-# The project's folder on the venv's path, as an editable install would put it: every process of
-# the venv (the webserver, the daemon, a script) can import the instance's event-log class
-# (orchestration/dagster.yaml, orchestration/event_log.py).
-.venv/.project-on-path: .venv/.synced
-	$(PYTHON) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "giants-project.pth").write_text("$(CURDIR)\n")'
-	@touch $@
-
 $(MANIFEST): .venv/.synced $(DBT_SOURCES)
 	$(PYTHON) -m orchestration.prepare
 	@touch $@
@@ -58,7 +51,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $@
 
-setup: .venv/.synced .venv/.project-on-path $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
 	@$(PYTHON) -m orchestration.run
