@@ -4,10 +4,12 @@ The pipeline's working database is private to it (a run writes it in place, and 
 may leave it half-built); every reader, from `make sql` to a BI tool, reads the snapshot that
 the last successful run published (orchestration/snapshots.py: a folder per build, one atomic
 pointer). `published/marts` and `published/segment_revenue_chart` are one step, the last of a
-run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x reads, one
-Parquet file per mart, the chart), each file carrying the build id, and switches `current` to
-it only when every file is complete. The DuckDB copy is written from the previous build's when
-few figures changed since (orchestration/published_copy.py). It publishes only what a complete
+run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x reads, a
+folder of Parquet files per mart, the chart), each file carrying the id of the build that wrote
+it, and switches `current` to it only when every file is complete. The DuckDB copy is written
+from the previous build's when few figures changed since (orchestration/published_copy.py),
+and then the Parquet parts no changed row is in are the previous build's files, hard-linked
+(orchestration/published_parquet.py). It publishes only what a complete
 run built: a run of a subset of the assets (or a run whose upstream steps failed) leaves the
 snapshot as it was.
 """
@@ -24,7 +26,8 @@ from orchestration import fingerprint, snapshots
 from orchestration.chart import write_chart
 from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
-from orchestration.published_copy import figures_built_at, quote, write_published_copy
+from orchestration.published_copy import figures_built_at, write_published_copy
+from orchestration.published_parquet import write_parquet
 from orchestration.transformation import warehouse_dbt_models
 
 # The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
@@ -84,8 +87,8 @@ def loaded_sources(conn, run_id: str) -> dict[str, str] | None:
             group_name="published",
             kinds={"duckdb", "parquet"},
             description="The snapshot every reader uses: a read-only DuckDB copy of every mart "
-            "(duckdb 1.x reads it) and one Parquet file per mart, switched in at once when a "
-            "complete build succeeded.",
+            "(duckdb 1.x reads it) and a folder of Parquet files per mart, switched in at once "
+            "when a complete build succeeded.",
         ),
         dg.AssetSpec(
             CHART,
@@ -145,20 +148,22 @@ def published_snapshot(
             conn, partial / DATABASE_FILE, version, build, previous
         )
         snapshots.pause_point("copy", folder, context.run.tags)
-        for table in counts:
-            target = partial / snapshots.PARQUET_DIR / f"{table}.parquet"
-            conn.execute(
-                f"copy (select * from marts.{table}) to {quote(str(target))} "
-                f"(format parquet, kv_metadata {{build_id: {quote(build_id)}}})"
-            )
-            snapshots.pause_point("parquet", folder, context.run.tags)
+        patched = written == "from the previous build"
+        parquet, parquet_written = write_parquet(
+            conn,
+            partial / snapshots.PARQUET_DIR,
+            list(counts),
+            build_id,
+            previous if patched else None,
+            pause=lambda: snapshots.pause_point("parquet", folder, context.run.tags),
+        )
         chart = write_chart(conn, partial, build_id)
-    snapshots.write_build_info(partial, {**build, "tables": counts})
+    snapshots.write_build_info(partial, {**build, "tables": counts, "parquet": parquet})
     final = snapshots.switch(folder, partial, build_id)
     elapsed = time.perf_counter() - started
     context.log.info(
         f"published build {build_id} to {display(folder)} in {elapsed:.2f} s "
-        f"(the DuckDB copy {written})"
+        f"(the DuckDB copy {written}; Parquet: {parquet_written})"
     )
     yield dg.MaterializeResult(
         asset_key=MARTS,
@@ -168,6 +173,7 @@ def published_snapshot(
             "build_folder": dg.MetadataValue.path(str(final)),
             "storage_version": version,
             "copy_written": written,
+            "parquet_written": parquet_written,
             "inputs_hash": build["inputs_hash"],
             "tables": dg.MetadataValue.json(counts),
             "size_bytes": (final / DATABASE_FILE).stat().st_size,

@@ -47,15 +47,22 @@ CHANGED_LINES = (
 PATCHED = (FIGURES, *BY_LINE)
 
 
-def changed_rows(table: str) -> str:
-    """The rows of a mart by business line to write again: those of the changed lines, and in
-    derived_figures those computed across lines (dbt_project.yml, vars), written again by every
-    build."""
-    if table != "derived_figures":
-        return f"business_id in {CHANGED_LINES}"
+def derivations_across_lines() -> list[str]:
+    """The derived figures computed across lines (dbt_project.yml, vars)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    across = ", ".join(quote(d) for d in project["vars"]["derivations_across_lines"])
-    return f"(business_id in {CHANGED_LINES} or derivation in ({across}))"
+    return list(project["vars"]["derivations_across_lines"])
+
+
+def changed_rows(table: str, alias: str = "") -> str:
+    """The rows of a mart by business line to write again: those of the changed lines, and in
+    derived_figures those computed across lines, written again by every build. `alias`
+    qualifies the mart's columns when a query joins it to another table."""
+    column = f"{alias}." if alias else ""
+    lines = f"{column}business_id in {CHANGED_LINES}"
+    if table != "derived_figures":
+        return lines
+    across = ", ".join(quote(d) for d in derivations_across_lines())
+    return f"({lines} or {column}derivation in ({across}))"
 
 
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
@@ -131,8 +138,8 @@ def _write_records(conn, build: dict) -> None:
     )
     conn.execute(
         "comment on table published.meta.build is 'The build these tables come from: its "
-        "id (also in every Parquet file of the build), the Dagster run, and the hash of its "
-        "inputs (raw/ folders, dbt project, code).'"
+        "id (also in the Parquet files it wrote; build.json lists each file with its build), "
+        "the Dagster run, and the hash of its inputs (raw/ folders, dbt project, code).'"
     )
 
 

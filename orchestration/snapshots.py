@@ -3,8 +3,10 @@
 Readers (BI tools, `make sql`, notebooks) never open the pipeline's working database; they read
 the snapshot of the last complete, successful build:
 
-  <publish dir>/builds/<build_id>/   giants.duckdb, parquet/<mart>.parquet, segment_revenue.png,
+  <publish dir>/builds/<build_id>/   giants.duckdb, parquet/<mart>/*.parquet, segment_revenue.png,
                                      build.json; files read-only, written once, never changed
+                                     (a Parquet file no row of which changed is a hard link to
+                                     the previous build's: orchestration/published_parquet.py)
   <publish dir>/current             a symlink to builds/<build_id>: replaced in one rename
   <publish dir>/giants.duckdb       -> current/giants.duckdb    stable paths for BI tools
   <publish dir>/parquet             -> current/parquet
@@ -27,7 +29,7 @@ import os
 import shutil
 import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +66,8 @@ class Build:
     # what the next build is written from (orchestration/published_copy.py)
     storage_version: str = ""
     figures_built_at: str = ""
+    # {mart: [{"file", "partition", "build_id", "rows"}]}: the build's Parquet files
+    parquet: dict = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
@@ -95,6 +99,7 @@ def current_build(publish_dir: Path) -> Build | None:
         folder=folder.resolve(),
         storage_version=info.get("storage_version", ""),
         figures_built_at=info.get("figures_built_at") or "",
+        parquet=info.get("parquet") if isinstance(info.get("parquet"), dict) else {},
     )
     return build if build.database.is_file() else None
 

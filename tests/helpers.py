@@ -131,21 +131,35 @@ def cmdline(pid: int) -> str:
 
 
 def published_build_ids(publish_dir: Path) -> set[str]:
-    """The build id every file readers use carries: the copy's meta.build, each Parquet file's
-    key-value metadata, the chart's PNG text, build.json. One id means one build."""
+    """The build id every file readers use carries: the copy's meta.build, the chart's PNG text,
+    build.json, and each Parquet file's key-value metadata. One id means one build. A Parquet
+    file kept from an earlier build (a hard link: orchestration/published_parquet.py) carries
+    that build's id, as build.json lists it; any other id, or a file build.json does not list
+    (or lists and is missing), is returned as a problem."""
     ids = set()
     with duckdb.connect(str(publish_dir / "giants.duckdb"), read_only=True) as conn:
         ids |= {row[0] for row in conn.execute("select build_id from meta.build").fetchall()}
-    parquet = sorted((publish_dir / "parquet").glob("*.parquet"))
+    info = json.loads((publish_dir / "current" / "build.json").read_text())
+    ids.add(info["build_id"])
+    listed = {
+        publish_dir / "parquet" / mart / entry["file"]: entry["build_id"]
+        for mart, files in info.get("parquet", {}).items()
+        for entry in files
+    }
+    parquet = sorted((publish_dir / "parquet").glob("*/*.parquet"))
     assert parquet, "no Parquet file published"
+    ids |= {f"{path.name} not listed" for path in parquet if path not in listed}
+    ids |= {f"{path.name} listed, missing" for path in listed if not path.is_file()}
     with duckdb.connect() as conn:
         for path in parquet:
             rows = conn.execute(
                 "select value from parquet_kv_metadata(?) where key = 'build_id'", [str(path)]
             ).fetchall()
-            ids |= {value.decode() for (value,) in rows} or {f"none in {path.name}"}
+            found = {value.decode() for (value,) in rows} or {f"none in {path.name}"}
+            if path in listed and found == {listed[path]} and listed[path] <= info["build_id"]:
+                found = {info["build_id"]}
+            ids |= found
     ids.add(png_text((publish_dir / "segment_revenue.png").read_bytes()).get("build_id", ""))
-    ids.add(json.loads((publish_dir / "current" / "build.json").read_text())["build_id"])
     return ids
 
 

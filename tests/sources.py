@@ -44,6 +44,18 @@ syn-r-003,xiaomi,Smartphones,智能手机,unit,hardware,revenue,level,2024,2024-
 """
 
 
+# A made-up source whose business line no other source states (its own Parquet part).
+OWN_LINE = "synthetic-own-line-2025-02-01"
+OWN_LINE_YAML = RESTATEMENT_YAML.replace("synthetic-restatement-2025-08-29", OWN_LINE).replace(
+    "2025-08-29", "2025-02-01"
+)
+OWN_LINE_CSV = """\
+figure_id,company,business,business_zh,scope,segment,metric,measure,period,period_start,period_end,value,unit,qualifier,quote_zh,quote_en,translation_discrepancy,note
+syn-o-001,baidu,Synthetic line,合成业务,unit,ai,revenue,level,2024,2024-01-01,2024-12-31,12300000000,CNY,exact,收入 123 亿元,revenue of 12.3 billion yuan,,synthetic
+syn-o-002,baidu,Synthetic line,合成业务,unit,ai,revenue,yoy_growth,2024,2024-01-01,2024-12-31,10,percent,exact,同比增长 10%,up 10% year on year,,synthetic
+"""
+
+
 def make_source(raw: Path, name: str = "synthetic-2025-01-01", figures=GOOD_CSV, yaml=None):
     """A source folder from the fixture, with figures.csv (text or bytes) and source.yaml swapped."""
     folder = raw / name

@@ -55,11 +55,16 @@ def test_every_mart_is_published_as_parquet(built_warehouse, published):
             built_warehouse, "select table_name from duckdb_tables() where schema_name = 'marts'"
         )
     }
-    files = {p.stem: p for p in (published / "parquet").glob("*.parquet")}
-    assert set(files) == tables
+    folders = {p.name: p for p in (published / "parquet").iterdir()}
+    assert set(folders) == tables
     with duckdb.connect() as conn:
-        (count,) = conn.execute(f"select count(*) from '{files['figures']}'").fetchone()
-    assert count == query(built_warehouse, "select count(*) from marts.figures")[0][0]
+        for table, folder in folders.items():
+            (count,) = conn.execute(f"select count(*) from '{folder}/*.parquet'").fetchone()
+            assert count == query(built_warehouse, f"select count(*) from marts.{table}")[0][0]
+    # the figures in a file per source, the small marts in one file each
+    sources = query(built_warehouse, "select distinct source_id from marts.figures order by 1")
+    assert sorted(p.stem for p in folders["figures"].glob("*.parquet")) == [s for (s,) in sources]
+    assert [p.name for p in folders["sources"].iterdir()] == ["sources.parquet"]
 
 
 def test_the_duckdb_1x_cli_opens_the_published_copy(published):
