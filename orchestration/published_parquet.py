@@ -5,24 +5,25 @@
 The marts written row by row in the DuckDB copy (orchestration/published_copy.py) are split in
 parts that follow where changes land, so that a build rewrites only the parts a change touched:
 
-- `figures`: a part per source (`source_id`);
-- `business_series`, `businesses`, `company_segments`, `derived_figures`: a part per source too,
-  the source whose id comes first among those stating the business line (every row of a line is
-  in one part); in `derived_figures` the figures computed across lines, which every build writes
-  again, are a part of their own (`+across-lines`).
+- `figures`: by source, the sources spread over 64 parts (`part-00` to `part-63`, from the md5
+  of the source id: a source stays in its part from build to build);
+- `business_series`, `businesses`, `company_segments`, `derived_figures`: by business line, a
+  line in the part of the first (by id) of the sources stating it, so a new source's lines land
+  in its own part; the derived figures computed across lines, which every build writes again,
+  are a part of their own (`across-lines`), and lines no figure states another (`no-source`).
 
 Every other mart is one file, `parquet/<mart>/<mart>.parquet`, written by every build. Readers
 read a mart as `parquet/<mart>/*.parquet`.
 
-When the DuckDB copy was written from the previous build, so are these files: a part whose rows
-did not change is a hard link to the previous build's file (the same bytes, never rewritten:
-published files are read-only), and only the parts holding a changed row, a new row or a row that
-left are written. A part's rows changed when the previous build's files hold a row the DuckDB
-copy deletes, or the warehouse holds a row it inserts (the same conditions, published_copy.py).
-Each file carries the id of the build that wrote it (`build_id` in its key-value metadata), and
-build.json lists every file with its part, its rows and that id. The rows of each mart are
-counted against the warehouse before the build is kept; on a mismatch the mart is written again
-in full.
+When the DuckDB copy was written from the previous build, so are these files: a part is the
+previous build's file, hard-linked (the same bytes, never rewritten: published files are
+read-only), unless it holds a row this build wrote (the rows the copy inserts, published_copy.py)
+or its number of rows changed. That is exact: a row that is not new keeps its part (a figure's
+source and a line's first source change only with rows that are new), so an unchanged part can
+only have lost rows, which its count shows. Each file carries the id of the build that wrote it
+(`build_id` in its key-value metadata), and build.json lists every file with its part, its rows
+and that id. Each mart's rows are counted against the warehouse before the build is kept; on a
+mismatch the mart is written again in full.
 """
 
 from __future__ import annotations
@@ -40,40 +41,41 @@ from orchestration.published_copy import (
 )
 from orchestration.snapshots import PARQUET_DIR, Build
 
-# The part of the figures computed across lines: not a source id (ids never contain "+").
-ACROSS_LINES = "+across-lines"
+PARTS_BY_SOURCE = 64
+ACROSS_LINES = "across-lines"
+NO_SOURCE = "no-source"
+# Between a part's name and the number of a further file of it (part names have no "+").
 SPLIT = "+"
-# The part of a line, for the marts by business line: the first id among its sources.
+# Temporary tables of the step's connection: each source's part, each line's part, and the
+# parts a COPY writes.
+SOURCE_PARTS = "published_source_parts"
 LINE_PARTS = "published_line_parts"
-PARTS = "published_parts"
+WRITING = "published_parts_written"
+BY_LINE = ("business_series", "businesses", "company_segments")
+
+
+def source_part(column: str) -> str:
+    """The part of a source id: one of PARTS_BY_SOURCE, from its md5 (stable everywhere)."""
+    bucket = f"('0x' || left(md5({column}), 8))::bigint % {PARTS_BY_SOURCE}"
+    return f"'part-' || lpad(({bucket})::varchar, 2, '0')"
 
 
 def part_of(table: str) -> tuple[str, str] | None:
     """(joins, expression) giving each row of marts.<table> (alias m) its part; None when the
     mart is one file."""
     if table == FIGURES:
-        return "", "m.source_id"
+        return f"join {SOURCE_PARTS} s on s.source_id = m.source_id", "s.part"
     line = f"left join {LINE_PARTS} l on l.business_id = m.business_id"
-    if table in ("business_series", "businesses", "company_segments"):
-        return line, "coalesce(l.part, '+no-source')"
+    if table in BY_LINE:
+        return line, f"coalesce(l.part, {quote(NO_SOURCE)})"
     if table == "derived_figures":
         across = ", ".join(quote(d) for d in derivations_across_lines())
         return (
             line,
             f"case when m.derivation in ({across}) then {quote(ACROSS_LINES)} "
-            "else coalesce(l.part, '+no-source') end",
+            f"else coalesce(l.part, {quote(NO_SOURCE)}) end",
         )
     return None
-
-
-def stale_rows(table: str) -> str:
-    """The rows of a previous build's files that this build replaces or drops."""
-    if table == FIGURES:
-        return (
-            f"figure_id in {CHANGED_FIGURES} "
-            f"or figure_id not in (select figure_id from marts.{FIGURES})"
-        )
-    return changed_rows(table)
 
 
 def new_rows(table: str) -> str:
@@ -118,12 +120,12 @@ def _write_parts(conn, folder: Path, table: str, parts: list[str], build_id: str
     if not parts:
         return []
     joins, expression = part_of(table)
-    conn.execute(f"create or replace temp table {PARTS} (part varchar, idx integer)")
-    conn.executemany(f"insert into {PARTS} values (?, ?)", [[p, i] for i, p in enumerate(parts)])
+    conn.execute(f"create or replace temp table {WRITING} (part varchar, idx integer)")
+    conn.executemany(f"insert into {WRITING} values (?, ?)", [[p, i] for i, p in enumerate(parts)])
     staging = folder / f".{table}.writing"
     conn.execute(
         f"copy (select m.*, w.idx as __part from marts.{table} m {joins} "
-        f"join {PARTS} w on w.part = {expression}) to {quote(str(staging))} "
+        f"join {WRITING} w on w.part = {expression}) to {quote(str(staging))} "
         f"(format parquet, partition_by (__part), {_metadata(build_id)}, "
         "filename_pattern 'data_{i}')"
     )
@@ -141,34 +143,18 @@ def _write_parts(conn, folder: Path, table: str, parts: list[str], build_id: str
     ]
 
 
-def _all_parts(conn, table: str) -> list[str]:
+def _rows_by_part(conn, table: str) -> dict[str, int]:
     joins, expression = part_of(table)
-    return sorted(
-        part
-        for (part,) in conn.execute(
-            f"select distinct {expression} from marts.{table} m {joins}"
+    return dict(
+        conn.execute(
+            f"select {expression}, count(*) from marts.{table} m {joins} group by 1"
         ).fetchall()
     )
 
 
-def _parts_to_write(conn, table: str, previous: Build, since: str, every: list[str]) -> set[str]:
-    """The parts of marts.<table> whose previous files cannot be kept: parts with a changed,
-    new or dropped row, and parts the previous build did not have."""
-    files = previous.parquet.get(table) or []
-    had = {f["partition"] for f in files}
-    folder = previous.folder / PARQUET_DIR / table
-    paths = ", ".join(quote(str(folder / f["file"])) for f in files)
-    stale: set[str] = set()
-    if files:
-        part_by_file = {str(folder / f["file"]): f["partition"] for f in files}
-        # the stale predicate repeats the `since` parameter once per changed-rows subquery
-        predicate = stale_rows(table)
-        rows = conn.execute(
-            f"select distinct filename from read_parquet([{paths}], filename = true) "
-            f"where {predicate}",
-            [since] * predicate.count("?"),
-        ).fetchall()
-        stale = {part_by_file[name] for (name,) in rows}
+def _parts_to_write(conn, table: str, previous: Build, since: str, rows: dict[str, int]) -> set:
+    """The parts of marts.<table> the previous build's files cannot stand for: those holding a
+    row this build wrote, and those whose count of rows changed (or that it did not have)."""
     joins, expression = part_of(table)
     predicate = new_rows(table)
     touched = {
@@ -178,7 +164,10 @@ def _parts_to_write(conn, table: str, previous: Build, since: str, every: list[s
             [since] * predicate.count("?"),
         ).fetchall()
     }
-    return stale | touched | (set(every) - had)
+    had: dict[str, int] = {}
+    for entry in previous.parquet.get(table) or []:
+        had[entry["partition"]] = had.get(entry["partition"], 0) + entry["rows"]
+    return touched | {part for part, count in rows.items() if had.get(part) != count}
 
 
 def _link(previous: Build, table: str, folder: Path, keep: set[str]) -> list[dict]:
@@ -210,9 +199,18 @@ def write_parquet(
     if previous and not all(previous.parquet.get(t) for t in tables if part_of(t)):
         previous = None  # a build of the layout before parts: nothing to keep
     conn.execute(
-        f"create or replace temp table {LINE_PARTS} as select business_id, min(source_id) "
-        f"as part from marts.{FIGURES} group by business_id"
+        f"create or replace temp table {SOURCE_PARTS} as select source_id, "
+        f"{source_part('source_id')} as part from (select distinct source_id from marts.{FIGURES})"
     )
+    conn.execute(
+        f"create or replace temp table {LINE_PARTS} as select f.business_id, s.part "
+        f"from (select business_id, min(source_id) as source_id from marts.{FIGURES} "
+        f"group by business_id) f join {SOURCE_PARTS} s using (source_id)"
+    )
+    # How many rows of a part DuckDB buffers before writing them out: far fewer than its
+    # default, which made writing a large mart in parts much slower (benchmarks/RESULTS.md,
+    # "Parquet in parts")
+    conn.execute("set partitioned_write_flush_threshold = 16384")
     manifest: dict[str, list[dict]] = {}
     written = linked = 0
     try:
@@ -222,22 +220,23 @@ def write_parquet(
             if part_of(table) is None:
                 manifest[table] = _write_one(conn, folder, table, build_id)
             else:
-                every = _all_parts(conn, table)
-                write = set(every)
+                rows = _rows_by_part(conn, table)
+                write = set(rows)
                 if previous is not None:
-                    write = _parts_to_write(conn, table, previous, since, every) & write
-                files = _link(previous, table, folder, set(every) - write) if previous else []
+                    write &= _parts_to_write(conn, table, previous, since, rows)
+                files = _link(previous, table, folder, set(rows) - write) if previous else []
                 files += _write_parts(conn, folder, table, sorted(write), build_id)
                 expected = conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
                 if sum(f["rows"] for f in files) != expected:
                     shutil.rmtree(folder)
                     folder.mkdir()
-                    files = _write_parts(conn, folder, table, every, build_id)
+                    files = _write_parts(conn, folder, table, sorted(rows), build_id)
                 manifest[table] = sorted(files, key=lambda f: f["file"])
             written += sum(f["build_id"] == build_id for f in manifest[table])
             linked += sum(f["build_id"] != build_id for f in manifest[table])
             pause()
     finally:
-        conn.execute(f"drop table if exists {LINE_PARTS}")
-        conn.execute(f"drop table if exists {PARTS}")
+        for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING):
+            conn.execute(f"drop table if exists {temporary}")
+        conn.execute("reset partitioned_write_flush_threshold")
     return manifest, f"{written} files written, {linked} kept from earlier builds"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -128,6 +129,12 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
     except (FileNotFoundError, ProcessLookupError):
         return ""
+
+
+def source_part(source_id: str) -> str:
+    """The Parquet part of a source's figures (orchestration/published_parquet.py), computed
+    here on its own: the md5 of the id, modulo 64."""
+    return f"part-{int(hashlib.md5(source_id.encode()).hexdigest()[:8], 16) % 64:02d}"
 
 
 def published_build_ids(publish_dir: Path) -> set[str]:

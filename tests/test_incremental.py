@@ -20,6 +20,7 @@ from orchestration import build_state
 from orchestration.publish import MARTS
 from orchestration.snapshots import current_build
 from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
+from tests.helpers import source_part
 from tests.sources import (
     FIXTURES,
     OWN_LINE,
@@ -268,25 +269,24 @@ def test_parquet_parts_no_change_touched_are_the_previous_build_s_files(scenario
         for entry in files
         if entry["build_id"] == first.build_id
     }
-    # the quarter's source and the source with a line of its own, which the new source did
-    # not restate: their figures, and that line's rows in every mart by line, were kept
-    own = f"{OWN_LINE}.parquet"
-    assert kept == {("figures", f"{QUARTER}.parquet")} | {
-        (mart, own)
-        for mart in (
-            "figures",
-            "business_series",
-            "businesses",
-            "company_segments",
-            "derived_figures",
-        )
+    # the parts of the quarter's source and of the source with a line of its own, which the
+    # new source did not restate: their figures, and that line's rows in every mart by line,
+    # were kept, unless a written part is theirs too
+    written = {source_part(s) for s in (RESTATEMENT, SEED)}
+    figures = {source_part(s) for s in (QUARTER, OWN_LINE)} - written
+    lines = {source_part(OWN_LINE)} - written
+    by_line = ("business_series", "businesses", "company_segments", "derived_figures")
+    assert kept == {("figures", f"{p}.parquet") for p in figures} | {
+        (mart, f"{p}.parquet") for mart in by_line for p in lines
     }
+    assert kept, "no part was kept"
     for mart, name in kept:
         then, now = (b.folder / "parquet" / mart / name for b in (first, second))
         assert then.stat().st_ino == now.stat().st_ino, name
     # the seed's figures hold the statements the new source re-ranked: written again
-    written = {e["file"] for e in second.parquet["figures"] if e["build_id"] == second.build_id}
-    assert written == {f"{RESTATEMENT}.parquet", f"{SEED}.parquet"}
+    assert {e["file"] for e in second.parquet["figures"] if e["build_id"] == second.build_id} == {
+        f"{p}.parquet" for p in written
+    }
     # the small marts are one file each, written by every build
     assert [e["build_id"] for e in second.parquet["sources"]] == [second.build_id]
 
