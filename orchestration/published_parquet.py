@@ -177,9 +177,12 @@ def _link(previous: Build, table: str, folder: Path, keep: set[str]) -> list[dic
         if entry["partition"] not in keep:
             continue
         try:
-            os.link(source / entry["file"], folder / entry["file"])
-        except OSError:  # no hard links on this file system: a copy of the bytes
-            shutil.copyfile(source / entry["file"], folder / entry["file"])
+            try:
+                os.link(source / entry["file"], folder / entry["file"])
+            except OSError:  # no hard links on this file system: a copy of the bytes
+                shutil.copyfile(source / entry["file"], folder / entry["file"])
+        except OSError:
+            continue  # gone from the previous build: the count of rows sends the mart in full
         kept.append(dict(entry))
     return kept
 
@@ -217,10 +220,10 @@ def write_parquet(
         for table in tables:
             folder = target / table
             folder.mkdir(parents=True)
-            if part_of(table) is None:
+            rows = _rows_by_part(conn, table) if part_of(table) else {}
+            if not rows:  # one file; for an empty mart, its columns (a glob must find a file)
                 manifest[table] = _write_one(conn, folder, table, build_id)
             else:
-                rows = _rows_by_part(conn, table)
                 write = set(rows)
                 if previous is not None:
                     write &= _parts_to_write(conn, table, previous, since, rows)

@@ -162,15 +162,20 @@ def differences(left: Path, right: Path, tables: list[str]) -> dict[str, int]:
                 "and schema_name = 'marts' and table_name = ? and column_name = 'loaded_at'",
                 [table],
             ).fetchall()[0][0]
-            columns = "* exclude (loaded_at)" if timed else "*"
-            one_way = f"select {columns} from l.marts.{table} except all select {columns} from r.marts.{table}"
-            other = f"select {columns} from r.marts.{table} except all select {columns} from l.marts.{table}"
-            count = conn.execute(
-                f"select (select count(*) from ({one_way})) + (select count(*) from ({other}))"
-            ).fetchall()[0][0]
-            if count:
+            if count := rows_apart(conn, f"l.marts.{table}", f"r.marts.{table}", timed):
                 found[table] = count
     return found
+
+
+def rows_apart(conn, one: str, other: str, timed: bool) -> int:
+    """Rows in relation `one` and not in `other`, and the other way (duplicates counted), all
+    columns compared but `loaded_at` when `timed`."""
+    columns = "* exclude (loaded_at)" if timed else "*"
+    one_way = f"select {columns} from {one} except all select {columns} from {other}"
+    other_way = f"select {columns} from {other} except all select {columns} from {one}"
+    return conn.execute(
+        f"select (select count(*) from ({one_way})) + (select count(*) from ({other_way}))"
+    ).fetchall()[0][0]
 
 
 def test_a_run_after_a_complete_build_is_incremental(scenario):
@@ -244,13 +249,7 @@ def parquet_differences(left: Path, right: Path) -> dict[str, int]:
                 f"read_parquet('{side}/parquet/{mart}/*.parquet')" for side in (left, right)
             )
             names = {row[0] for row in conn.execute(f"describe select * from {one}").fetchall()}
-            columns = "* exclude (loaded_at)" if "loaded_at" in names else "*"
-            one_way = f"select {columns} from {one} except all select {columns} from {other}"
-            other_way = f"select {columns} from {other} except all select {columns} from {one}"
-            count = conn.execute(
-                f"select (select count(*) from ({one_way})) + (select count(*) from ({other_way}))"
-            ).fetchall()[0][0]
-            if count:
+            if count := rows_apart(conn, one, other, "loaded_at" in names):
                 found[mart] = count
     return found
 

@@ -1,8 +1,10 @@
 """The published copy BI tools read: complete, readable by duckdb 1.x and SQLAlchemy, never
 in the way of a run."""
 
+import dataclasses
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,6 +19,8 @@ import sqlalchemy as sa
 from orchestration import snapshots
 from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
+from orchestration.published_copy import mart_tables
+from orchestration.published_parquet import write_parquet
 from orchestration.snapshots import current_build
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
 from tests.helpers import published_build_ids, source_part
@@ -324,3 +328,26 @@ def test_only_the_newest_builds_are_kept_and_leftovers_go(tmp_path):
     assert kept == ids[-snapshots.BUILDS_KEPT :]
     assert os.readlink(published / "current") == f"builds/{ids[-1]}"
     assert not list(published.glob(".*.tmp"))
+
+
+def test_a_part_gone_from_the_previous_build_is_written_again(built_warehouse, published, tmp_path):
+    # a copy of the published build, as the previous one, with one figures file deleted
+    build = current_build(published)
+    previous_folder = tmp_path / "previous"
+    shutil.copytree(build.folder, previous_folder)
+    previous = dataclasses.replace(build, folder=previous_folder)
+    gone = previous.parquet["figures"][0]["file"]
+    (previous_folder / "parquet" / "figures" / gone).unlink()
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    target = tmp_path / "parquet"
+    with duckdb.connect(str(warehouse)) as conn:
+        tables = mart_tables(conn)
+        manifest, how = write_parquet(conn, target, tables, "next", previous)
+    # nothing changed since that build: every part kept but the figures, all written again
+    # (the one file lost, the count of rows told)
+    assert {f["build_id"] for f in manifest["figures"]} == {"next"}
+    assert {f["build_id"] for f in manifest["business_series"]} == {build.build_id}
+    with duckdb.connect() as conn:
+        (count,) = conn.execute(f"select count(*) from '{target}/figures/*.parquet'").fetchone()
+    assert count == query(built_warehouse, "select count(*) from marts.figures")[0][0]
