@@ -44,10 +44,15 @@ syn-r-003,xiaomi,Smartphones,智能手机,unit,hardware,revenue,level,2024,2024-
 """
 
 
-# A made-up source whose business line no other source states (its own Parquet part).
-OWN_LINE = "synthetic-own-line-2025-02-01"
-OWN_LINE_YAML = RESTATEMENT_YAML.replace("synthetic-restatement-2025-08-29", OWN_LINE).replace(
-    "2025-08-29", "2025-02-01"
+# A made-up source whose business line no other source states; its id puts it in the Parquet
+# part of the quarter's source (tests/fixtures/synthetic-2025q1-tencent: md5 modulo 64, 58).
+OWN_LINE = "synthetic-own-line-62"
+OWN_LINE_YAML = (
+    RESTATEMENT_YAML.replace("synthetic-restatement-2025-08-29", OWN_LINE)
+    .replace("2025-08-29", "2025-02-01")
+    .replace("Synthetic restatement", "Synthetic line of its own")
+    .replace("synthetic restatements of seed figures", "a synthetic business line no lookup lists")
+    .replace("测试用合成重述", "测试用合成业务")
 )
 OWN_LINE_CSV = """\
 figure_id,company,business,business_zh,scope,segment,metric,measure,period,period_start,period_end,value,unit,qualifier,quote_zh,quote_en,translation_discrepancy,note

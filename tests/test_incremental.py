@@ -119,6 +119,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     shutil.rmtree(raw / QUARTER)
     modes.append(build(warehouse, raw))
     changed.append(changed_lines(warehouse))
+    third = current_build(warehouse.parent / "published")
 
     full = root / "full" / "warehouse.duckdb"
     full_mode = build(full, raw)
@@ -136,6 +137,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         lines=query(warehouse, "select count(*) from marts.businesses")[0][0],
         first=first,
         second=second,
+        third=third,
     )
 
 
@@ -286,6 +288,12 @@ def test_parquet_parts_no_change_touched_are_the_previous_build_s_files(scenario
     assert {e["file"] for e in second.parquet["figures"] if e["build_id"] == second.build_id} == {
         f"{p}.parquet" for p in written
     }
+    # the quarter's source shares its part with the source of a line of its own: when it left,
+    # no row of that part was new, and the part was written again because its count fell
+    part = f"{source_part(QUARTER)}.parquet"
+    assert source_part(QUARTER) == source_part(OWN_LINE)
+    [entry] = [e for e in scenario.third.parquet["figures"] if e["file"] == part]
+    assert entry["build_id"] == scenario.third.build_id and entry["rows"] == 2
     # the small marts are one file each, written by every build
     assert [e["build_id"] for e in second.parquet["sources"]] == [second.build_id]
 
