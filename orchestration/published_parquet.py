@@ -216,6 +216,7 @@ def write_parquet(
     conn.execute("set partitioned_write_flush_threshold = 16384")
     manifest: dict[str, list[dict]] = {}
     written = linked = 0
+    in_full: list[str] = []  # marts whose kept and written parts did not add up
     try:
         for table in tables:
             folder = target / table
@@ -231,6 +232,7 @@ def write_parquet(
                 files += _write_parts(conn, folder, table, sorted(write), build_id)
                 expected = conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
                 if sum(f["rows"] for f in files) != expected:
+                    in_full.append(table)
                     shutil.rmtree(folder)
                     folder.mkdir()
                     files = _write_parts(conn, folder, table, sorted(rows), build_id)
@@ -242,4 +244,7 @@ def write_parquet(
         for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING):
             conn.execute(f"drop table if exists {temporary}")
         conn.execute("reset partitioned_write_flush_threshold")
-    return manifest, f"{written} files written, {linked} kept from earlier builds"
+    how = f"{written} files written, {linked} kept from earlier builds"
+    if in_full:
+        how += f"; written again in full, their parts not adding up: {', '.join(in_full)}"
+    return manifest, how

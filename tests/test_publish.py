@@ -348,6 +348,7 @@ def test_a_part_gone_from_the_previous_build_is_written_again(built_warehouse, p
     # (the one file lost, the count of rows told)
     assert {f["build_id"] for f in manifest["figures"]} == {"next"}
     assert {f["build_id"] for f in manifest["business_series"]} == {build.build_id}
+    assert how.endswith("written again in full, their parts not adding up: figures")
     with duckdb.connect() as conn:
         (count,) = conn.execute(f"select count(*) from '{target}/figures/*.parquet'").fetchone()
     assert count == query(built_warehouse, "select count(*) from marts.figures")[0][0]
