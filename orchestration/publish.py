@@ -8,8 +8,8 @@ run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x 
 folder of Parquet files per mart, the chart), each file carrying the id of the build that wrote
 it, and switches `current` to it only when every file is complete. The DuckDB copy is written
 from the previous build's when few figures changed since (orchestration/published_copy.py),
-and then the Parquet parts no changed row is in are the previous build's files, hard-linked
-(orchestration/published_parquet.py). It publishes only what a complete
+and then each Parquet part with no new row and as many rows as before is the previous build's
+file, hard-linked (orchestration/published_parquet.py). It publishes only what a complete
 run built: a run of a subset of the assets (or a run whose upstream steps failed) leaves the
 snapshot as it was.
 """
@@ -26,7 +26,7 @@ from orchestration import fingerprint, snapshots
 from orchestration.chart import write_chart
 from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
-from orchestration.published_copy import figures_built_at, write_published_copy
+from orchestration.published_copy import FROM_PREVIOUS, figures_built_at, write_published_copy
 from orchestration.published_parquet import write_parquet
 from orchestration.transformation import warehouse_dbt_models
 
@@ -148,13 +148,12 @@ def published_snapshot(
             conn, partial / DATABASE_FILE, version, build, previous
         )
         snapshots.pause_point("copy", folder, context.run.tags)
-        patched = written == "from the previous build"
         parquet, parquet_written = write_parquet(
             conn,
             partial / snapshots.PARQUET_DIR,
             list(counts),
             build_id,
-            previous if patched else None,
+            previous if written == FROM_PREVIOUS else None,
             pause=lambda: snapshots.pause_point("parquet", folder, context.run.tags),
         )
         chart = write_chart(conn, partial, build_id)

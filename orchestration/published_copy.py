@@ -20,6 +20,7 @@ checked (the row count of every table) before it is kept, else the copy is writt
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -47,10 +48,11 @@ CHANGED_LINES = (
 PATCHED = (FIGURES, *BY_LINE)
 
 
-def derivations_across_lines() -> list[str]:
+@functools.cache
+def derivations_across_lines() -> tuple[str, ...]:
     """The derived figures computed across lines (dbt_project.yml, vars)."""
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return list(project["vars"]["derivations_across_lines"])
+    return tuple(project["vars"]["derivations_across_lines"])
 
 
 def changed_rows(table: str, alias: str = "") -> str:
@@ -64,6 +66,10 @@ def changed_rows(table: str, alias: str = "") -> str:
     across = ", ".join(quote(d) for d in derivations_across_lines())
     return f"({lines} or {column}derivation in ({across}))"
 
+
+# How write_published_copy wrote the copy.
+FROM_PREVIOUS = "from the previous build"
+IN_FULL = "in full"
 
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
 MOST_CHANGED = 0.25
@@ -247,9 +253,9 @@ def write_published_copy(
     conn, target: Path, storage_version: str, build: dict, previous: Build | None = None
 ) -> tuple[dict[str, int], str]:
     """Write the copy at `target`, from `previous` when the module's rules allow: ({table: rows},
-    "from the previous build" or "in full")."""
+    FROM_PREVIOUS or IN_FULL)."""
     if can_patch(conn, previous, storage_version):
         counts = write_from_previous(conn, target, previous, build)
         if counts is not None:
-            return counts, "from the previous build"
-    return write_in_full(conn, target, storage_version, build), "in full"
+            return counts, FROM_PREVIOUS
+    return write_in_full(conn, target, storage_version, build), IN_FULL

@@ -156,12 +156,11 @@ def _parts_to_write(conn, table: str, previous: Build, since: str, rows: dict[st
     """The parts of marts.<table> the previous build's files cannot stand for: those holding a
     row this build wrote, and those whose count of rows changed (or that it did not have)."""
     joins, expression = part_of(table)
-    predicate = new_rows(table)
     touched = {
         part
         for (part,) in conn.execute(
-            f"select distinct {expression} from marts.{table} m {joins} where {predicate}",
-            [since] * predicate.count("?"),
+            f"select distinct {expression} from marts.{table} m {joins} where {new_rows(table)}",
+            [since],  # the one parameter of CHANGED_FIGURES, or of CHANGED_LINES
         ).fetchall()
     }
     had: dict[str, int] = {}
