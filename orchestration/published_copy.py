@@ -55,16 +55,14 @@ def derivations_across_lines() -> tuple[str, ...]:
     return tuple(project["vars"]["derivations_across_lines"])
 
 
-def changed_rows(table: str, alias: str = "") -> str:
+def changed_rows(table: str) -> str:
     """The rows of a mart by business line to write again: those of the changed lines, and in
-    derived_figures those computed across lines, written again by every build. `alias`
-    qualifies the mart's columns when a query joins it to another table."""
-    column = f"{alias}." if alias else ""
-    lines = f"{column}business_id in {CHANGED_LINES}"
+    derived_figures those computed across lines, written again by every build."""
+    lines = f"business_id in {CHANGED_LINES}"
     if table != "derived_figures":
         return lines
     across = ", ".join(quote(d) for d in derivations_across_lines())
-    return f"({lines} or {column}derivation in ({across}))"
+    return f"({lines} or derivation in ({across}))"
 
 
 # How write_published_copy wrote the copy.

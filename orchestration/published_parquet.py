@@ -17,13 +17,20 @@ read a mart as `parquet/<mart>/*.parquet`.
 
 When the DuckDB copy was written from the previous build, so are these files: a part is the
 previous build's file, hard-linked (the same bytes, never rewritten: published files are
-read-only), unless it holds a row this build wrote (the rows the copy inserts, published_copy.py)
-or its number of rows changed. That is exact: a row that is not new keeps its part (a figure's
-source and a line's first source change only with rows that are new), so an unchanged part can
-only have lost rows, which its count shows. Each file carries the id of the build that wrote it
-(`build_id` in its key-value metadata), and build.json lists every file with its part, its rows
-and that id. Each mart's rows are counted against the warehouse before the build is kept; on a
-mismatch the mart is written again in full.
+read-only), unless
+
+- (`figures`) it holds a row this build wrote (the rows the copy inserts, published_copy.py) or
+  its number of rows changed. That is exact: a row that is not new keeps its part (a figure's
+  source changes only with rows that are new), so an unchanged part can only have lost rows,
+  which its count shows;
+- (the marts by line) it holds a line this build changed (int_changed_business_lines), in the
+  previous build's files or now. Such a part is written from the previous file's rows of the
+  other lines (a line's rows change only when the line does) and the changed lines' rows from
+  the warehouse, so the step never reads a whole mart by line, nor maps every line to its part.
+
+Each file carries the id of the build that wrote it (`build_id` in its key-value metadata), and
+build.json lists every file with its part, its rows and that id. Each mart's rows are counted
+against the warehouse before the build is kept; on a mismatch the mart is written again in full.
 """
 
 from __future__ import annotations
@@ -34,8 +41,8 @@ from pathlib import Path
 
 from orchestration.published_copy import (
     CHANGED_FIGURES,
+    CHANGED_LINES,
     FIGURES,
-    changed_rows,
     derivations_across_lines,
     quote,
 )
@@ -51,6 +58,10 @@ SPLIT = "+"
 SOURCE_PARTS = "published_source_parts"
 LINE_PARTS = "published_line_parts"
 WRITING = "published_parts_written"
+# ... and, when the marts by line are brought up to date from the previous build, the lines this
+# build changed (with their parts now) and the previous build's files that are read.
+CHANGED = "published_changed_lines"
+FILES = "published_files_read"
 BY_LINE = ("business_series", "businesses", "company_segments")
 
 
@@ -69,20 +80,18 @@ def part_of(table: str) -> tuple[str, str] | None:
     if table in BY_LINE:
         return line, f"coalesce(l.part, {quote(NO_SOURCE)})"
     if table == "derived_figures":
-        across = ", ".join(quote(d) for d in derivations_across_lines())
         return (
             line,
-            f"case when m.derivation in ({across}) then {quote(ACROSS_LINES)} "
+            f"case when {_across()} then {quote(ACROSS_LINES)} "
             f"else coalesce(l.part, {quote(NO_SOURCE)}) end",
         )
     return None
 
 
-def new_rows(table: str) -> str:
-    """The rows of marts.<table> (alias m) this build wrote since the previous one."""
-    if table == FIGURES:
-        return f"m.figure_id in {CHANGED_FIGURES}"
-    return changed_rows(table, alias="m")
+def _across() -> str:
+    """Whether a row of marts.derived_figures (alias m) is computed across lines."""
+    across = ", ".join(quote(d) for d in derivations_across_lines())
+    return f"coalesce(m.derivation in ({across}), false)"
 
 
 def file_name(part: str, index: int) -> str:
@@ -115,17 +124,14 @@ def _write_one(conn, folder: Path, table: str, build_id: str) -> list[dict]:
     return [{"file": target.name, "partition": table, "build_id": build_id, "rows": rows}]
 
 
-def _write_parts(conn, folder: Path, table: str, parts: list[str], build_id: str) -> list[dict]:
-    """Write the rows of `parts` of marts.<table> into `folder`, a file (or more) per part."""
-    if not parts:
-        return []
-    joins, expression = part_of(table)
-    conn.execute(f"create or replace temp table {WRITING} (part varchar, idx integer)")
-    conn.executemany(f"insert into {WRITING} values (?, ?)", [[p, i] for i, p in enumerate(parts)])
+def _copy_parts(
+    conn, folder: Path, table: str, parts: list[str], rows: str, build_id: str
+) -> list[dict]:
+    """Write `rows` (a query of marts.<table>'s columns and `__part`, the index of a row's part
+    in `parts`) into `folder`, a file (or more) per part."""
     staging = folder / f".{table}.writing"
     conn.execute(
-        f"copy (select m.*, w.idx as __part from marts.{table} m {joins} "
-        f"join {WRITING} w on w.part = {expression}) to {quote(str(staging))} "
+        f"copy ({rows}) to {quote(str(staging))} "
         f"(format parquet, partition_by (__part), {_metadata(build_id)}, "
         "filename_pattern 'data_{i}')"
     )
@@ -143,7 +149,129 @@ def _write_parts(conn, folder: Path, table: str, parts: list[str], build_id: str
     ]
 
 
+def _writing(conn, parts: list[str]) -> None:
+    conn.execute(f"create or replace temp table {WRITING} (part varchar, idx integer)")
+    conn.executemany(f"insert into {WRITING} values (?, ?)", [[p, i] for i, p in enumerate(parts)])
+
+
+def _write_parts(conn, folder: Path, table: str, parts: list[str], build_id: str) -> list[dict]:
+    """Write the rows of `parts` of marts.<table> into `folder`, from the warehouse."""
+    if not parts:
+        return []
+    if table != FIGURES:
+        _line_parts(conn)
+    joins, expression = part_of(table)
+    _writing(conn, parts)
+    rows = (
+        f"select m.*, w.idx as __part from marts.{table} m {joins} "
+        f"join {WRITING} w on w.part = {expression}"
+    )
+    return _copy_parts(conn, folder, table, parts, rows, build_id)
+
+
+def _line_parts(conn) -> None:
+    """Each business line's part, for every line (a scan of every figure): what a mart by line
+    written from the warehouse needs."""
+    if conn.execute(
+        "select count(*) from duckdb_tables() where temporary and table_name = ?", [LINE_PARTS]
+    ).fetchall()[0][0]:
+        return
+    conn.execute(
+        f"create temp table {LINE_PARTS} as select f.business_id, s.part "
+        f"from (select business_id, min(source_id) as source_id from marts.{FIGURES} "
+        f"group by business_id) f join {SOURCE_PARTS} s using (source_id)"
+    )
+
+
+def _changed_lines(conn, since: str) -> None:
+    """The lines this build changed, each with its part now (the same rule as _line_parts,
+    for these lines only)."""
+    conn.execute(
+        f"create or replace temp table {CHANGED} as "
+        f"select c.business_id, coalesce({source_part('f.source_id')}, {quote(NO_SOURCE)}) as part "
+        f"from (select distinct business_id from {CHANGED_LINES} l "
+        "where business_id is not null) c "
+        f"left join (select business_id, min(source_id) as source_id from marts.{FIGURES} "
+        f"where business_id in {CHANGED_LINES} group by business_id) f using (business_id)",
+        [since, since],
+    )
+
+
+def _by_line_in_parts(previous: Build, table: str) -> bool:
+    """Whether marts.<table> is a mart by line that the previous build wrote in parts (not as
+    one file, as it writes an empty mart)."""
+    return (
+        table != FIGURES
+        and part_of(table) is not None
+        and all(e["partition"] != table for e in previous.parquet.get(table) or [])
+    )
+
+
+def _patch_by_line(
+    conn, folder: Path, table: str, previous: Build, build_id: str
+) -> list[dict] | None:
+    """A mart by line brought up to date from the previous build's files: the parts holding a
+    changed line, then or now, are written (their other lines' rows from the previous file, the
+    changed lines' rows from the warehouse), the others kept. None when a previous file needed
+    is gone."""
+    source = previous.folder / PARQUET_DIR / table
+    entries = previous.parquet[table]
+    paths = {str(source / e["file"]): e["partition"] for e in entries}
+    if not all(Path(path).is_file() for path in paths):
+        return None
+    listed = ", ".join(quote(path) for path in paths)
+    changed = f"(select business_id from {CHANGED})"
+    then = {
+        paths[name]
+        for (name,) in conn.execute(
+            f"select distinct filename from read_parquet([{listed}], filename = true) "
+            f"where business_id in {changed}"
+        ).fetchall()
+    }
+    across = table == "derived_figures"
+    now = {
+        part
+        for (part,) in conn.execute(
+            f"select distinct c.part from marts.{table} m join {CHANGED} c using (business_id)"
+            + (f" where not {_across()}" if across else "")
+        ).fetchall()
+    }
+    parts = sorted(then | now | ({ACROSS_LINES} if across else set()))
+    kept = _link(previous, table, folder, {e["partition"] for e in entries} - set(parts))
+    if not parts:
+        return kept
+    _writing(conn, parts)
+    columns = conn.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = "
+        "current_database() and schema_name = 'marts' and table_name = ? order by column_index",
+        [table],
+    ).fetchall()
+    previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
+    files = [(path, part) for path, part in paths.items() if part in parts and part != ACROSS_LINES]
+    rows = [
+        f"select m.*, w.idx as __part from marts.{table} m join {CHANGED} c using (business_id) "
+        f"join {WRITING} w on w.part = c.part" + (f" where not {_across()}" if across else "")
+    ]
+    if files:
+        conn.execute(f"create or replace temp table {FILES} (file varchar, part varchar)")
+        conn.executemany(f"insert into {FILES} values (?, ?)", [list(f) for f in files])
+        rows.append(
+            f"select {previous_columns}, w.idx as __part from read_parquet("
+            f"[{', '.join(quote(path) for path, _ in files)}], filename = true) p "
+            f"join {FILES} f on f.file = p.filename join {WRITING} w on w.part = f.part "
+            f"where p.business_id is null or p.business_id not in {changed}"
+        )
+    if across:
+        rows.append(
+            f"select m.*, w.idx as __part from marts.{table} m join {WRITING} w "
+            f"on w.part = {quote(ACROSS_LINES)} where {_across()}"
+        )
+    return kept + _copy_parts(conn, folder, table, parts, " union all ".join(rows), build_id)
+
+
 def _rows_by_part(conn, table: str) -> dict[str, int]:
+    if table != FIGURES:
+        _line_parts(conn)
     joins, expression = part_of(table)
     return dict(
         conn.execute(
@@ -152,19 +280,20 @@ def _rows_by_part(conn, table: str) -> dict[str, int]:
     )
 
 
-def _parts_to_write(conn, table: str, previous: Build, since: str, rows: dict[str, int]) -> set:
-    """The parts of marts.<table> the previous build's files cannot stand for: those holding a
+def _figures_to_write(conn, previous: Build, since: str, rows: dict[str, int]) -> set:
+    """The parts of marts.figures the previous build's files cannot stand for: those holding a
     row this build wrote, and those whose count of rows changed (or that it did not have)."""
-    joins, expression = part_of(table)
+    joins, expression = part_of(FIGURES)
     touched = {
         part
         for (part,) in conn.execute(
-            f"select distinct {expression} from marts.{table} m {joins} where {new_rows(table)}",
-            [since],  # the one parameter of CHANGED_FIGURES, or of CHANGED_LINES
+            f"select distinct {expression} from marts.{FIGURES} m {joins} "
+            f"where m.figure_id in {CHANGED_FIGURES}",
+            [since],
         ).fetchall()
     }
     had: dict[str, int] = {}
-    for entry in previous.parquet.get(table) or []:
+    for entry in previous.parquet.get(FIGURES) or []:
         had[entry["partition"]] = had.get(entry["partition"], 0) + entry["rows"]
     return touched | {part for part, count in rows.items() if had.get(part) != count}
 
@@ -204,11 +333,8 @@ def write_parquet(
         f"create or replace temp table {SOURCE_PARTS} as select source_id, "
         f"{source_part('source_id')} as part from (select distinct source_id from marts.{FIGURES})"
     )
-    conn.execute(
-        f"create or replace temp table {LINE_PARTS} as select f.business_id, s.part "
-        f"from (select business_id, min(source_id) as source_id from marts.{FIGURES} "
-        f"group by business_id) f join {SOURCE_PARTS} s using (source_id)"
-    )
+    if previous is not None:
+        _changed_lines(conn, since)
     # How many rows of a part DuckDB buffers before writing them out: far fewer than its
     # default, which made writing a large mart in parts much slower (benchmarks/RESULTS.md,
     # "Parquet in parts")
@@ -220,27 +346,37 @@ def write_parquet(
         for table in tables:
             folder = target / table
             folder.mkdir(parents=True)
-            rows = _rows_by_part(conn, table) if part_of(table) else {}
-            if not rows:  # one file; for an empty mart, its columns (a glob must find a file)
-                manifest[table] = _write_one(conn, folder, table, build_id)
-            else:
-                write = set(rows)
-                if previous is not None:
-                    write &= _parts_to_write(conn, table, previous, since, rows)
-                files = _link(previous, table, folder, set(rows) - write) if previous else []
-                files += _write_parts(conn, folder, table, sorted(write), build_id)
-                expected = conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
-                if sum(f["rows"] for f in files) != expected:
+            expected = conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
+            files = None
+            if previous is not None and _by_line_in_parts(previous, table) and expected:
+                files = _patch_by_line(conn, folder, table, previous, build_id)
+                if files is None:  # a previous file gone
                     in_full.append(table)
                     shutil.rmtree(folder)
                     folder.mkdir()
-                    files = _write_parts(conn, folder, table, sorted(rows), build_id)
-                manifest[table] = sorted(files, key=lambda f: f["file"])
+            if files is None:
+                rows = _rows_by_part(conn, table) if part_of(table) and expected else {}
+                if not rows:  # one file; for an empty mart, its columns (a glob must find one)
+                    files = _write_one(conn, folder, table, build_id)
+                else:
+                    write = set(rows)
+                    if previous is not None and table == FIGURES:
+                        write &= _figures_to_write(conn, previous, since, rows)
+                    files = _link(previous, table, folder, set(rows) - write) if previous else []
+                    files += _write_parts(conn, folder, table, sorted(write), build_id)
+            if part_of(table) and sum(f["rows"] for f in files) != expected:
+                in_full.append(table)
+                shutil.rmtree(folder)
+                folder.mkdir()
+                files = _write_parts(
+                    conn, folder, table, sorted(_rows_by_part(conn, table)), build_id
+                )
+            manifest[table] = sorted(files, key=lambda f: f["file"])
             written += sum(f["build_id"] == build_id for f in manifest[table])
             linked += sum(f["build_id"] != build_id for f in manifest[table])
             pause()
     finally:
-        for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING):
+        for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING, CHANGED, FILES):
             conn.execute(f"drop table if exists {temporary}")
         conn.execute("reset partitioned_write_flush_threshold")
     how = f"{written} files written, {linked} kept from earlier builds"

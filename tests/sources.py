@@ -59,6 +59,21 @@ figure_id,company,business,business_zh,scope,segment,metric,measure,period,perio
 syn-o-001,baidu,Synthetic line,合成业务,unit,ai,revenue,level,2024,2024-01-01,2024-12-31,12300000000,CNY,exact,收入 123 亿元,revenue of 12.3 billion yuan,,synthetic
 syn-o-002,baidu,Synthetic line,合成业务,unit,ai,revenue,yoy_growth,2024,2024-01-01,2024-12-31,10,percent,exact,同比增长 10%,up 10% year on year,,synthetic
 """
+# A source that states OWN_LINE's line for an earlier year, with an id that sorts before
+# OWN_LINE's: the line's first source, and so its Parquet part, moves to this source's.
+MOVED_LINE = "synthetic-line-moved"
+MOVED_LINE_YAML = (
+    OWN_LINE_YAML.replace(OWN_LINE, MOVED_LINE)
+    .replace("2025-02-01", "2025-03-01")
+    .replace("Synthetic line of its own", "Synthetic line, an earlier year")
+)
+MOVED_LINE_CSV = (
+    OWN_LINE_CSV.splitlines()[0]
+    + "\n"
+    + """\
+syn-m-001,baidu,Synthetic line,合成业务,unit,ai,revenue,level,2023,2023-01-01,2023-12-31,11180000000,CNY,exact,收入 111.8 亿元,revenue of 11.18 billion yuan,,synthetic
+"""
+)
 
 
 def make_source(raw: Path, name: str = "synthetic-2025-01-01", figures=GOOD_CSV, yaml=None):

@@ -1,10 +1,11 @@
 """Incremental builds by source give the marts a full build gives, and are what runs use.
 
 One scenario, built once for the module: the seed, a quarter's source and a source with a
-business line of its own in full; then a source
-that restates seed facts (one with another value), added incrementally; then that source revised
-and the quarter's source removed, incrementally too. A full build of the same raw/ in a new
-warehouse must hold the same rows in every mart, in the warehouse and in the published copy.
+business line of its own in full; then a source that restates seed facts (one with another
+value), added incrementally; then that source revised, the quarter's source removed and a source
+added that states the line of its own first (by id), incrementally too. A full build of the same
+raw/ in a new warehouse must hold the same rows in every mart, in the warehouse, in the published
+copy and in its Parquet files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_ware
 from tests.helpers import source_part
 from tests.sources import (
     FIXTURES,
+    MOVED_LINE,
+    MOVED_LINE_CSV,
+    MOVED_LINE_YAML,
     OWN_LINE,
     OWN_LINE_CSV,
     OWN_LINE_YAML,
@@ -117,8 +121,15 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         warehouse,
         f"select distinct business_id from marts.figures where source_id = '{QUARTER}' order by 1",
     )
+    own_line = query(
+        warehouse, f"select distinct business_id from marts.figures where source_id = '{OWN_LINE}'"
+    )
     revise(raw)
     shutil.rmtree(raw / QUARTER)
+    moved = raw / MOVED_LINE
+    moved.mkdir()
+    (moved / "source.yaml").write_text(MOVED_LINE_YAML, encoding="utf-8")
+    (moved / "figures.csv").write_text(MOVED_LINE_CSV, encoding="utf-8")
     modes.append(build(warehouse, raw))
     changed.append(changed_lines(warehouse))
     third = current_build(warehouse.parent / "published")
@@ -136,6 +147,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         built_at_batches=built_at,
         changed=changed,
         quarter_lines=[line for (line,) in quarter_lines],
+        own_line=[line for (line,) in own_line],
         lines=query(warehouse, "select count(*) from marts.businesses")[0][0],
         first=first,
         second=second,
@@ -201,9 +213,11 @@ def test_a_new_source_re_ranks_the_statements_it_restates(scenario):
 def test_the_marts_by_business_line_write_only_the_lines_a_build_changed(scenario):
     restated = ["tencent.games", "xiaomi.smartphones"]
     assert scenario.changed[0] == restated
-    # the revision, and the lines whose figures left with the removed source (those of its
-    # periods no other source states: a line can lose rows and gain none)
-    assert scenario.changed[1] == sorted({*restated, *scenario.quarter_lines})
+    # the revision, the lines whose figures left with the removed source (those of its periods
+    # no other source states: a line can lose rows and gain none), and the line of its own,
+    # which the added source states
+    assert len(scenario.own_line) == 1
+    assert scenario.changed[1] == sorted({*restated, *scenario.quarter_lines, *scenario.own_line})
     assert len(scenario.quarter_lines) > 2 and len(scenario.changed[1]) < scenario.lines / 2
 
 
@@ -298,6 +312,16 @@ def test_parquet_parts_no_change_touched_are_the_previous_build_s_files(scenario
     assert entry["build_id"] == scenario.third.build_id and entry["rows"] == 2
     # the small marts are one file each, written by every build
     assert [e["build_id"] for e in second.parquet["sources"]] == [second.build_id]
+    # the line of its own moved to the part of the source that now states it first: in every
+    # mart by line, its rows are in that part's file alone
+    with duckdb.connect() as conn:
+        for mart in by_line:
+            files = conn.execute(
+                "select distinct parse_filename(filename) from read_parquet(?, filename = true) "
+                "where business_id = ?",
+                [f"{scenario.third.folder}/parquet/{mart}/*.parquet", *scenario.own_line],
+            ).fetchall()
+            assert files == [(f"{source_part(MOVED_LINE)}.parquet",)], mart
 
 
 def test_a_full_refresh_asked_for_rebuilds_the_same_marts(scenario, tmp_path, monkeypatch):

@@ -319,3 +319,66 @@ def test_the_marts_refuse_a_null_key_or_a_value_outside_their_contract(built_war
         ]:
             with pytest.raises(duckdb.ConstraintException, match=re.escape(error)):
                 conn.execute(f"update marts.figures set {change} where figure_id = 'hc250327-001'")
+
+
+def test_an_incremental_build_tests_the_rows_it_wrote(built_warehouse, tmp_path):
+    """Without --full-refresh, keys_derived_figures reads the rows of the lines the latest build
+    changed and the derivations across lines (and any row sharing a key with them), and
+    column_values_int_figures_joined the figures the latest build wrote (docs/operations.md,
+    "Incremental builds"); a full refresh reads every row."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    duplicated = [
+        ("bilibili.games", "implied_prior_year_value"),  # the line the latest build changed
+        ("bilibili.video", "implied_prior_year_value"),  # a line an earlier build wrote
+        ("jd.retail", "segment_revenue_rank"),  # across lines: written by every build
+    ]
+    ids = []
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            "delete from intermediate.int_changed_business_lines "
+            "where business_id <> 'bilibili.games'"
+        )
+        for line, derivation in duplicated:
+            row = "from marts.derived_figures where business_id = ? and derivation = ?"
+            ((derived_figure_id,),) = conn.execute(
+                f"select derived_figure_id {row}", [line, derivation]
+            ).fetchall()
+            ids.append(derived_figure_id)
+            conn.execute(f"insert into marts.derived_figures select * {row}", [line, derivation])
+        # two figures without a fact: one the latest build wrote, one an earlier build did
+        conn.execute(
+            "update intermediate.int_figures_joined set fact_id = null "
+            "where figure_id in ('hc250327-001', 'hc250327-002')"
+        )
+        conn.execute(
+            "update intermediate.int_figures_joined set built_at = built_at - interval 1 day "
+            "where figure_id = 'hc250327-002'"
+        )
+
+    def failing(*flags: str) -> dict[str, list[tuple]]:
+        # one dbt build a test: a failing test of a model skips the tests of its descendants
+        found = {}
+        for test in ("keys_derived_figures", "column_values_int_figures_joined"):
+            target = tmp_path / f"{test}{''.join(flags)}"
+            subprocess.run(
+                ["dbt", "build", "--select", test, *flags, "--target-path", str(target)],
+                cwd=DBT_PROJECT_DIR,
+                env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+                capture_output=True,
+                check=False,
+            )
+            (result,) = json.loads((target / "run_results.json").read_text())["results"]
+            found[test] = sorted(failing_rows(warehouse, result))
+        return found
+
+    assert failing() == {
+        "keys_derived_figures": sorted(
+            ("primary_key", "derived_figure_id", i, 2) for i in (ids[0], ids[2])
+        ),
+        "column_values_int_figures_joined": [("fact_id", "not_null", 1, None)],
+    }
+    assert failing("--full-refresh") == {
+        "keys_derived_figures": sorted(("primary_key", "derived_figure_id", i, 2) for i in ids),
+        "column_values_int_figures_joined": [("fact_id", "not_null", 2, None)],
+    }

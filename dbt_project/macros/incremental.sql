@@ -85,10 +85,37 @@ business_id in (
 )
 {%- endmacro %}
 
-{#- The rows of marts.figures that the latest build wrote (the keys test's `written`). -#}
+{#- The rows of marts.derived_figures that the latest build wrote (the keys test's `written`):
+    those of the changed lines, and those computed across lines, which every build writes. -#}
+{% macro written_derived_figures() -%}
+({{ written_business_lines() }} or derivation in (
+    {%- for derivation in var('derivations_across_lines') -%}
+    '{{ derivation }}'{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+))
+{%- endmacro %}
+
+{#- The rows of marts.figures (or of int_figures_joined, or a model of its rows) that the latest
+    build wrote (the keys test's `written`). -#}
 {% macro written_figures() -%}
 figure_id in (
     select figure_id from {{ ref('int_figures_joined') }}
     where built_at = (select max(built_at) from {{ ref('int_figures_joined') }})
 )
+{%- endmacro %}
+
+{#- The condition of a test's `written` (business_lines, derived_figures, figures; none: every
+    row). Rendered whatever the flags, so that dbt records the models the condition reads. -#}
+{% macro written_rows_condition(written) -%}
+    {%- if written == "business_lines" -%}
+        {{ return(written_business_lines()) }}
+    {%- elif written == "derived_figures" -%}
+        {{ return(written_derived_figures()) }}
+    {%- elif written == "figures" -%}
+        {{ return(written_figures()) }}
+    {%- elif written -%}
+        {{ exceptions.raise_compiler_error(
+            "written is business_lines, derived_figures or figures, not " ~ written) }}
+    {%- endif -%}
+    {{ return(none) }}
 {%- endmacro %}

@@ -13,8 +13,13 @@
             not_null: [figure_id, source_id]
             accepted_values: {scope: [segment, unit]}
             checks: {value: "value >= 0"}     # column: a boolean SQL expression
+
+    `written` (as in the keys test, macros/incremental.sql): on a model built incrementally,
+    unless dbt runs with --full-refresh, only the rows the latest build wrote are checked; a row
+    keeps the values it was checked with.
 -#}
-{% test column_values(model, not_null=[], accepted_values={}, checks={}) %}
+{% test column_values(model, not_null=[], accepted_values={}, checks={}, written=none) %}
+{%- set written_condition = written_rows_condition(written) -%}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append({"column": column, "rule": "not_null", "sql": column ~ " is not null"}) -%}
@@ -45,6 +50,9 @@ with broken as (
         {%- endfor %}
 
     from {{ model }}
+    {%- if written_condition and not flags.FULL_REFRESH %}
+    where {{ written_condition }}
+    {%- endif %}
 
 )
 

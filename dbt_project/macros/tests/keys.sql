@@ -19,7 +19,8 @@
             not_empty: true
 
     On a model built incrementally, `written` names the rows the latest build wrote:
-    `business_lines` (the lines int_changed_business_lines lists) or `figures`. Unless dbt runs
+    `business_lines` (the lines int_changed_business_lines lists), `derived_figures` (those and
+    the derivations across lines) or `figures` (macros/incremental.sql). Unless dbt runs
     with --full-refresh, each key is then checked among those rows and the rows that share a key
     value with them, and references from those rows: the rows a build did not write were checked
     by the build that wrote them, and what they reference did not change (docs/operations.md,
@@ -28,15 +29,7 @@
 {% test keys(model, primary_key=none, unique=[], references={}, not_empty=false, written=none) %}
 {%- set parts = [] -%}
 {#- rendered whatever the flags, so that dbt records the models the condition reads -#}
-{%- if written == "business_lines" -%}
-    {%- set written_condition = written_business_lines() -%}
-{%- elif written == "figures" -%}
-    {%- set written_condition = written_figures() -%}
-{%- elif written -%}
-    {{ exceptions.raise_compiler_error("keys: written is business_lines or figures, not " ~ written) }}
-{%- else -%}
-    {%- set written_condition = none -%}
-{%- endif -%}
+{%- set written_condition = written_rows_condition(written) -%}
 {%- set written_rows = written_condition if not flags.FULL_REFRESH else none -%}
 
 {%- set keys = [] -%}
