@@ -67,13 +67,10 @@ MOVED_LINE_YAML = (
     .replace("2025-02-01", "2025-03-01")
     .replace("Synthetic line of its own", "Synthetic line, an earlier year")
 )
-MOVED_LINE_CSV = (
-    OWN_LINE_CSV.splitlines()[0]
-    + "\n"
-    + """\
+MOVED_LINE_CSV = """\
+figure_id,company,business,business_zh,scope,segment,metric,measure,period,period_start,period_end,value,unit,qualifier,quote_zh,quote_en,translation_discrepancy,note
 syn-m-001,baidu,Synthetic line,合成业务,unit,ai,revenue,level,2023,2023-01-01,2023-12-31,11180000000,CNY,exact,收入 111.8 亿元,revenue of 11.18 billion yuan,,synthetic
 """
-)
 
 
 def make_source(raw: Path, name: str = "synthetic-2025-01-01", figures=GOOD_CSV, yaml=None):
