@@ -96,7 +96,8 @@ def figures_built_at(conn) -> str | None:
     return str(value[0][0]) if value and value[0][0] is not None else None
 
 
-def _columns(conn, database: str, table: str) -> list[tuple[str, str]]:
+def mart_columns(conn, database: str, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of <database>.marts.<table>, in order."""
     return conn.execute(
         "select column_name, data_type from duckdb_columns() where database_name = ? "
         "and schema_name = 'marts' and table_name = ? order by column_index",
@@ -197,7 +198,7 @@ def write_from_previous(conn, target: Path, previous: Build, build: dict) -> dic
     counts = None
     try:
         here = current_database(conn)
-        if any(_columns(conn, "published", t) != _columns(conn, here, t) for t in PATCHED):
+        if any(mart_columns(conn, "published", t) != mart_columns(conn, here, t) for t in PATCHED):
             return None
         # Dropped and checkpointed before they are written again, so the new rows reuse the old
         # rows' blocks: replaced in place, a table's old blocks stay in the file (a 100 MB file

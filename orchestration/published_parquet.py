@@ -43,7 +43,9 @@ from orchestration.published_copy import (
     CHANGED_FIGURES,
     CHANGED_LINES,
     FIGURES,
+    current_database,
     derivations_across_lines,
+    mart_columns,
     quote,
 )
 from orchestration.snapshots import PARQUET_DIR, Build
@@ -241,11 +243,7 @@ def _patch_by_line(
     if not parts:
         return kept
     _writing(conn, parts)
-    columns = conn.execute(
-        "select column_name, data_type from duckdb_columns() where database_name = "
-        "current_database() and schema_name = 'marts' and table_name = ? order by column_index",
-        [table],
-    ).fetchall()
+    columns = mart_columns(conn, current_database(conn), table)
     previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
     files = [(path, part) for path, part in paths.items() if part in parts and part != ACROSS_LINES]
     rows = [

@@ -90,7 +90,7 @@ business_id in (
 {% macro written_derived_figures() -%}
 ({{ written_business_lines() }} or derivation in (
     {%- for derivation in var('derivations_across_lines') -%}
-    '{{ derivation }}'{% if not loop.last %}, {% endif %}
+    {{ sql_literal(derivation) }}{% if not loop.last %}, {% endif %}
     {%- endfor -%}
 ))
 {%- endmacro %}
