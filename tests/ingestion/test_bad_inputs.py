@@ -1,10 +1,14 @@
 """Bad input, case by case, through the real loader into a real DuckDB file.
 
-Each case breaks one source folder (`b-case`) between two good ones (`a-good`, `c-good`) and
-states the exact outcome: which lines of the broken file load, which are rejected, with which
-column and which words, whether the source itself loads, and that the good sources load in full
-with the right line numbers. Nothing is lost: every data line of every file is in raw.figures or
-raw.figures_rejected, unless the file is rejected whole (a link out of raw/, over a limit).
+Each case breaks one source folder (`b-case`) and states the exact outcome: which lines of the
+broken file load, which are rejected, with which column and which words, whether the source
+itself loads. Every case is loaded in one raw/ with two good sources (`a-good`, `c-good`), as a
+quarter's raw/ holds many folders, each case under a name of its own (`b-c003`, its ids
+`s03-...`: the same lengths as `b-case` and `syn-`, so sizes and positions in the messages
+stay): whatever is wrong with one folder must reject that folder alone, and the good sources load
+in full with the right line numbers. Nothing is lost: every data line of every file is in
+raw.figures or raw.figures_rejected, unless the file is rejected whole (a link out of raw/, over
+a limit).
 
 raw/ is contributed input (docs/security.md), so the table also holds every way a folder may try
 to read the build machine's files (a text named by an absolute path, `..` or a link, a link as
@@ -20,7 +24,7 @@ import csv
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
@@ -105,7 +109,8 @@ def folder_is_a_link(folder: Path, outside: Path) -> None:
     moved = outside / folder.name
     folder.rename(moved)
     notes = f"notes: {OUTSIDE_MARKER}\n"
-    (moved / "source.yaml").write_text(SOURCE_YAML_CASE + notes, encoding="utf-8")
+    text = SOURCE_YAML_CASE.replace(CASE, folder.name) + notes
+    (moved / "source.yaml").write_text(text, encoding="utf-8")
     folder.symlink_to(moved)
 
 
@@ -365,13 +370,19 @@ CASES = [
 ]  # fmt: skip
 
 
-def build(raw: Path, case: Case) -> Path:
-    """raw/ with the good sources and the case's folder; the folder beside it (the outside)."""
+def build(raw: Path, *cases: Case) -> Path:
+    """raw/ with the good sources and the cases' folders; the folder beside it (the outside)."""
     outside = raw.parent / OUTSIDE
     outside.mkdir(parents=True)
     (outside / "secret.txt").write_text(OUTSIDE_TEXT, encoding="utf-8")
     for name, prefix in GOOD_SOURCES.items():
         make_source(raw, name, figures=GOOD_CSV.replace("syn-", prefix))
+    for case in cases:
+        _add_case(raw, outside, case)
+    return outside
+
+
+def _add_case(raw: Path, outside: Path, case: Case) -> None:
     yaml = case.yaml.replace("{outside}", str(outside)) if case.yaml is not None else None
     if yaml is None and case.folder != CASE:
         yaml = SOURCE_YAML.replace("synthetic-2025-01-01", case.folder)
@@ -381,7 +392,31 @@ def build(raw: Path, case: Case) -> Path:
         (folder / "exclusions.csv").write_bytes(data if isinstance(data, bytes) else data.encode())
     if case.setup is not None:
         case.setup(folder, outside)
-    return outside
+
+
+def placed(case: Case, index: int) -> Case:
+    """The case under a folder name and figure ids of its own (`b-c003`, `s03-`), beside the
+    others: the same lengths as `b-case` and `syn-`, so sizes and positions stay as stated."""
+    name, prefix = f"b-c{index:03d}", f"s{index:02d}-"
+    assert len(name) == len(CASE) and len(prefix) == len("syn-")
+
+    def own(value):
+        if isinstance(value, bytes):
+            return value.replace(CASE.encode(), name.encode()).replace(b"syn-", prefix.encode())
+        if isinstance(value, str):
+            return value.replace(CASE, name).replace("syn-", prefix)
+        return value
+
+    return replace(
+        case,
+        figures=own(case.figures),
+        yaml=own(case.yaml),
+        rejected=tuple((line, column, own(words)) for line, column, words in case.rejected),
+        folder=own(case.folder),
+    )
+
+
+PLACED = [placed(case, index) for index, case in enumerate(CASES)]
 
 
 def data_lines(case: Case) -> set[int]:
@@ -404,41 +439,59 @@ def data_lines(case: Case) -> set[int]:
     return starts
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_has_the_stated_outcome(tmp_path, case):
-    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse.duckdb"
-    build(raw, case)
-    source_id = printable(case.folder)  # a name that is not UTF-8 is stored escaped
+@dataclass(frozen=True)
+class Loaded:
+    """What one load of every case (PLACED) stored."""
+
+    figures: list[tuple[str, int, str]]  # source_id, source_row, figure_id
+    rejected: dict[str, list[tuple[int | None, str | None, str, str]]]  # by source_id
+    sources: set[str]
+    leaked: list
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Loaded:
+    raw = tmp_path_factory.mktemp("cases") / "raw"
+    build(raw, *PLACED)
+    warehouse = raw.parent / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as conn:
         load_raw(conn, raw)
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        loaded = conn.execute(
+        figures = conn.execute(
             "select source_id, source_row, figure_id from raw.figures order by all"
         ).fetchall()
-        rejected = conn.execute(
-            "select source_row, column_name, reason, source_file from raw.figures_rejected "
-            "where source_id = ? order by source_row nulls first, reason",
-            [source_id],
-        ).fetchall()
-        others = conn.execute(
-            "select count(*) from raw.figures_rejected where source_id != ?", [source_id]
-        ).fetchall()[0][0]
-        sources = [s for (s,) in conn.execute("select source_id from raw.sources").fetchall()]
-        # nothing from outside raw/ is stored, whatever the case tried
+        rejected: dict[str, list] = {}
+        for source_id, *fields in conn.execute(
+            "select source_id, source_row, column_name, reason, source_file "
+            "from raw.figures_rejected order by source_id, source_row nulls first, reason"
+        ).fetchall():
+            rejected.setdefault(source_id, []).append(tuple(fields))
+        sources = {s for (s,) in conn.execute("select source_id from raw.sources").fetchall()}
+        # nothing from outside raw/ is stored, whatever a case tried
         leaked = in_database(conn, OUTSIDE_MARKER)
         if PASSWD_LINE:
             leaked += in_database(conn, PASSWD_LINE)
-    assert leaked == []
+    return Loaded(figures, rejected, sources, leaked)
 
-    # the good sources load in full, with their own line numbers
+
+def test_one_load_of_every_case_loads_the_good_sources_in_full(loaded):
+    assert loaded.leaked == []
     for name, prefix in GOOD_SOURCES.items():
-        assert [(r, f) for s, r, f in loaded if s == name] == [
+        assert [(r, f) for s, r, f in loaded.figures if s == name] == [
             (line, f"{prefix}00{line - 1}") for line in (2, 3, 4)
         ]
-    assert others == 0
-    assert set(GOOD_SOURCES) <= set(sources)
+        assert name not in loaded.rejected
+    assert set(GOOD_SOURCES) <= loaded.sources
+    # every rejection belongs to a case's folder
+    assert set(loaded.rejected) <= {printable(case.folder) for case in PLACED}
+
+
+@pytest.mark.parametrize("case", PLACED, ids=[c.name for c in CASES])
+def test_bad_input_has_the_stated_outcome(loaded, case):
+    source_id = printable(case.folder)  # a name that is not UTF-8 is stored escaped
+    rejected = loaded.rejected.get(source_id, [])
     # the broken source: exactly the stated lines load, exactly the stated rejections
-    assert [r for s, r, _ in loaded if s == source_id] == list(case.loaded)
+    assert [r for s, r, _ in loaded.figures if s == source_id] == list(case.loaded)
     assert len(rejected) == len(case.rejected), rejected
     for (line, column, reason, source_file), (want_line, want_column, words) in zip(
         rejected, case.rejected, strict=True
@@ -449,12 +502,13 @@ def test_bad_input_has_the_stated_outcome(tmp_path, case):
         if line is None:
             assert source_file.endswith(source_id), source_file
         else:  # the reason names the file and the line, as an editor shows them
-            assert source_file.endswith(f"{CASE}/figures.csv"), source_file
-            assert f"{CASE}/figures.csv line {line}: " in reason, reason
+            assert source_file.endswith(f"{case.folder}/figures.csv"), source_file
+            assert f"{case.folder}/figures.csv line {line}: " in reason, reason
     # nothing lost: every record of the file is either loaded or rejected
-    stored = {r for s, r, _ in loaded if s == source_id} | {r for r, _, _, _ in rejected if r}
+    kept = {r for r, _, _, _ in rejected if r}
+    stored = {r for s, r, _ in loaded.figures if s == source_id} | kept
     assert stored == data_lines(case)
-    assert (source_id in sources) == case.source_loads
+    assert (source_id in loaded.sources) == case.source_loads
 
 
 def materialize(warehouse: Path) -> dg.ExecuteInProcessResult:
