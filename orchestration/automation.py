@@ -11,7 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.ingestion.raw_files import discover, folder_hash
+from orchestration.ingestion.folder_hashes import FolderHashes
+from orchestration.ingestion.raw_files import discover
 from orchestration.locking import IN_PROGRESS, close_dead_runs
 from orchestration.paths import publish_dir, raw_dir
 from orchestration.snapshots import current_build
@@ -64,13 +65,15 @@ def settled_view(
     """
     now = time.time() if now is None else now
     view, unsettled = {}, []
+    kept = FolderHashes.of_instance()
     for folder in discover(raw):
         if now - last_change(folder) < settle_seconds():
             unsettled.append(folder.name)
             if folder.name in known:
                 view[folder.name] = known[folder.name]
             continue
-        view[folder.name] = folder_hash(folder)
+        view[folder.name] = kept.hash(folder)
+    kept.save()
     return view, unsettled
 
 

@@ -41,9 +41,13 @@ def dbt_project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
 
 def source_hashes(raw: Path) -> dict[str, str]:
     """{source_id: hash of its files, its article text and the contract} for raw/ now."""
-    from orchestration.ingestion.raw_files import discover, folder_hash
+    from orchestration.ingestion.folder_hashes import FolderHashes
+    from orchestration.ingestion.raw_files import discover
 
-    return {folder.name: folder_hash(folder) for folder in discover(raw)}
+    kept = FolderHashes.of_instance()
+    hashes = {folder.name: kept.hash(folder) for folder in discover(raw)}
+    kept.save()
+    return hashes
 
 
 def inputs_hash(sources: dict[str, str]) -> str:

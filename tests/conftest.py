@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,13 @@ from orchestration.paths import (
 # starts a second sooner without it.
 if TYPE_CHECKING:
     import dagster as dg
+
+# Tests never use the project's Dagster instance (.dagster_home, which `make` exports): those that
+# hash raw/ folders in this process keep the hashes in a folder of their own
+# (orchestration/ingestion/folder_hashes.py); tests that start Dagster give it their own instance.
+_dagster_home = tempfile.mkdtemp(prefix="dagster-home-")
+os.environ["DAGSTER_HOME"] = _dagster_home
+atexit.register(shutil.rmtree, _dagster_home, True)
 
 # Under pytest-xdist (make test, make test-fast) each worker process is a suite of its own: its dbt runs get
 # their own target folder, or two workers' dbt would write one partial parse and manifest at once.

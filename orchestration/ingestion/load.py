@@ -32,8 +32,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.confine import printable
 from orchestration.ingestion.contract_check import check_rows, incoming_view
 from orchestration.ingestion.duckdb_csv import CSV_REJECTS, insert_figures
+from orchestration.ingestion.folder_hashes import FolderHashes
 from orchestration.ingestion.raw_files import (
     LINEAGE_COLUMNS,
     REJECTED_COLUMNS,
@@ -74,25 +76,33 @@ def load_raw(
     loaded_at = (loaded_at or datetime.now(UTC)).replace(tzinfo=None)
     clock = time.perf_counter()
     ensure_raw_schema(conn)
-    paths = discover(raw_dir)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        folders = list(pool.map(scan_folder, paths))
+    paths = {printable(path.name): path for path in discover(raw_dir)}
     stored = dict(
         conn.execute(
             "select source_id, file_hash from raw.sources union "
             "select source_id, any_value(file_hash) from raw.figures_rejected group by source_id"
         ).fetchall()
     )
+    # A folder whose kept hash (folder_hashes.py) is the stored one is unchanged, unread.
+    kept = FolderHashes.of_instance()
+    unchanged = {}
+    for source_id, path in paths.items():
+        digest = None if force else kept.known(path)
+        if digest is not None and stored.get(source_id) == digest:
+            unchanged[source_id] = digest
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        scanned = list(pool.map(scan_folder, [p for s, p in paths.items() if s not in unchanged]))
+    hashes = {**unchanged, **{f.source_id: f.file_hash for f in scanned}}
     report = LoadReport(
         counts={},
-        file_hashes={f.source_id: f.file_hash for f in folders},
-        text_status={f.source_id: f.text_status for f in folders},
+        file_hashes={source_id: hashes[source_id] for source_id in paths},
+        text_status={f.source_id: f.text_status for f in scanned},
     )
-    changed = [f for f in folders if force or stored.get(f.source_id) != f.file_hash]
-    report.sources_removed = sorted(set(stored) - {f.source_id for f in folders})
+    changed = [f for f in scanned if force or stored.get(f.source_id) != f.file_hash]
+    report.sources_removed = sorted(set(stored) - set(paths))
     report.seconds["scan"] = time.perf_counter() - clock
     if not changed and not report.sources_removed:
-        report.sources_unchanged = [f.source_id for f in folders]
+        report.sources_unchanged = list(paths)
         report.counts = counts(conn)
         return report
 
@@ -119,13 +129,16 @@ def load_raw(
         insert_figures(conn, changed, report, loaded_at)
         # An unchanged source that shares a figure id with a changed or removed one may see
         # its rows move between loaded and rejected (ids are unique across sources): reload it.
-        neighbours = _sharing_ids(conn, changed, [f for f in folders if f not in changed])
+        others = set(paths) - {f.source_id for f in changed}
+        neighbours = [
+            scan_folder(paths[source_id]) for source_id in _sharing_ids(conn, changed, others)
+        ]
         if neighbours:
             sources.append(validate_sources(neighbours))
             _delete_sources(conn, [f.source_id for f in neighbours])
             insert_figures(conn, neighbours, report, loaded_at)
         reload = sorted([*changed, *neighbours], key=lambda f: f.source_id)
-        incoming_view(conn, reload, everything=len(reload) == len(folders))
+        incoming_view(conn, reload, everything=len(reload) == len(paths))
         report.rows_read = conn.execute(f"select count(*) from {INCOMING}").fetchall()[0][0]
         report.seconds["read"] = time.perf_counter() - clock
         rejected = check_rows(conn, reload, report, INCOMING)
@@ -144,7 +157,7 @@ def load_raw(
         _restore(conn, settings)
     report.sources_reloaded = [f.source_id for f in reload]
     reloaded = set(report.sources_reloaded)
-    report.sources_unchanged = [f.source_id for f in folders if f.source_id not in reloaded]
+    report.sources_unchanged = [source_id for source_id in paths if source_id not in reloaded]
     report.counts = counts(conn)
     return report
 
@@ -171,9 +184,10 @@ def _delete_sources(conn: duckdb.DuckDBPyConnection, source_ids: list[str]) -> N
 
 
 def _sharing_ids(
-    conn: duckdb.DuckDBPyConnection, changed: list[SourceFolder], others: list[SourceFolder]
-) -> list[SourceFolder]:
-    """Unchanged sources that hold (or were refused) an id a touched source holds or held."""
+    conn: duckdb.DuckDBPyConnection, changed: list[SourceFolder], others: set[str]
+) -> list[str]:
+    """Unchanged sources (of `others`) that hold (or were refused) an id a touched source holds
+    or held."""
     if not others:
         return []
     sharing = {
@@ -193,11 +207,11 @@ def _sharing_ids(
             """,
             {
                 "changed": [f.source_id for f in changed],
-                "others": [f.source_id for f in others],
+                "others": sorted(others),
             },
         ).fetchall()
     }
-    return [f for f in others if f.source_id in sharing]
+    return sorted(sharing)
 
 
 def _finish(

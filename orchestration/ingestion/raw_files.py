@@ -37,7 +37,13 @@ from orchestration.confine import (
     shown,
 )
 from orchestration.figures.coverage import ExclusionsProblem, parse_exclusions
-from orchestration.figures.provenance import SourceText, parse_text, read_text, resolve_text
+from orchestration.figures.provenance import (
+    SourceText,
+    parse_text,
+    read_text,
+    resolve_text,
+    text_roots,
+)
 from orchestration.ingestion import strict_yaml
 from orchestration.ingestion.python_csv import header_problem, read_figures_file
 from orchestration.limits import MAX_FILE_BYTES, MAX_ROWS
@@ -79,6 +85,7 @@ CONTRACT_MODULES = (
     "orchestration/ingestion/raw_tables.py",
     "orchestration/ingestion/duckdb_csv.py",
     "orchestration/ingestion/contract_check.py",
+    "orchestration/ingestion/folder_hashes.py",
 )
 
 
@@ -200,19 +207,39 @@ def _folder_problem(folder: Path) -> str | None:
 def folder_hash(folder: Path) -> str:
     """sha256 over the folder's contract files, its article text and the contract.
 
-    What the `make run` fingerprint and the raw/ sensor compare: the loader's own hash
-    (`scan_folder`) covers the same, from the files it has read anyway. A folder or file that
-    is refused is hashed by its refusal, and is never read.
+    What the `make run` fingerprint and the raw/ sensor compare (through `folder_hashes.py`,
+    which keeps it while the files are unchanged): the loader's own hash (`scan_folder`) covers
+    the same, from the files it has read anyway. A folder or file that is refused is hashed by
+    its refusal, and is never read.
     """
+    return hashed_folder(folder)[0]
+
+
+def hashed_folder(folder: Path) -> tuple[str, list[Path] | None]:
+    """folder_hash, and the paths that decide it: the folder, its contract files (present or
+    not), and for a text entry that is a plain file name, the text folders and the file found.
+    None in place of the paths when they cannot tell: a folder or a file refused, a text not
+    found on this machine, or one named with a folder or through a link."""
     problem = _folder_problem(folder)
     if problem:
-        return _hash(FolderFiles(), None, problem)
+        return _hash(FolderFiles(), None, problem), None
     files = _contract_files(folder)
-    return _hash(files, _text_of(folder, files.data[SOURCE_FILE]))
+    entry = _text_entry(files.data[SOURCE_FILE])
+    path, text, refusal = _find_text(entry, folder) if entry is not None else (None, None, None)
+    digest = _hash(files, text)
+    paths = [folder, *(folder / name for name in CONTRACT_FILES)]
+    if files.refused or refusal is not None:
+        return digest, None
+    if entry is not None:
+        roots = text_roots(folder)
+        if path is None or path.name != entry or path.parent not in roots:
+            return digest, None
+        paths += [*roots, path]
+    return digest, paths
 
 
-def _text_of(folder: Path, source_yaml: bytes | None) -> bytes | None:
-    """The article text source.yaml names, if it parses and this machine has the text."""
+def _text_entry(source_yaml: bytes | None) -> str | None:
+    """The `text` entry of source.yaml, if it parses and names one."""
     try:
         data = strict_yaml.load((source_yaml or b"").decode("utf-8-sig"))
     except (UnicodeDecodeError, yaml.YAMLError):
@@ -220,7 +247,7 @@ def _text_of(folder: Path, source_yaml: bytes | None) -> bytes | None:
     entry = data.get("text") if isinstance(data, dict) else None
     if not isinstance(entry, str | int | float) or entry == "":
         return None
-    return _find_text(str(entry), folder)[1]
+    return str(entry)
 
 
 def _find_text(entry: str, folder: Path) -> tuple[Path | None, bytes | None, str | None]:
