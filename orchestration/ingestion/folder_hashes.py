@@ -10,7 +10,8 @@ The hash is used again only while every path has the same identity, the contract
 text folders are the same, and the newest of those times is at least RACY_SECONDS older than the
 moment the hash began. A program can set a file's modification time back but not its change
 time, so a file rewritten with its old size and times still counts as changed; and a file
-changed while it was read, or within the clock's coarse step of it, is read again. A folder
+changed while it was read, or within the clock's coarse step of it, is read again (this takes
+the file system's times from this machine's clock, as a local disk does). A folder
 whose paths cannot tell (a link, a refused file, a text that is not on this machine) is hashed
 every time.
 
@@ -90,15 +91,18 @@ class FolderHashes:
     def known(self, folder: Path) -> str | None:
         """The folder's kept hash, if it still holds; never reads the folder's files."""
         entry = self.entries.get(_key(folder))
-        if not isinstance(entry, dict) or entry.get("context") != self.context:
+        try:
+            if entry["context"] != self.context:
+                return None
+            paths = [Path(p) for p in entry["paths"]]
+            if not paths or _identities(paths) != entry["identities"]:
+                return None
+            times = [t for found in entry["identities"] if found for t in found[4:6]]
+            if entry["hashed_ns"] - max(times, default=0) < RACY_SECONDS * 1e9:
+                return None
+            return str(entry["hash"])
+        except (KeyError, TypeError, ValueError):  # no entry, or not one this module wrote
             return None
-        paths = [Path(p) for p in entry.get("paths", [])]
-        if not paths or _identities(paths) != entry.get("identities"):
-            return None
-        times = [t for found in entry["identities"] if found for t in found[4:6]]
-        if entry.get("hashed_ns", 0) - max(times) < RACY_SECONDS * 1e9:
-            return None
-        return entry.get("hash")
 
     def hash(self, folder: Path) -> str:
         """The folder's hash: the kept one while it holds, else computed (and kept)."""

@@ -140,7 +140,10 @@ def test_other_text_folders_or_a_broken_file_mean_hashing_again(
     kept_hash(folder)
     (instance / FILE_NAME).write_text("{not json", encoding="utf-8")
     kept_hash(folder)
-    assert reads == ["a-source"] * 3
+    odd = {"format": 1, "folders": {str(folder): {"paths": 5, "hash": "x"}}}
+    (instance / FILE_NAME).write_text(json.dumps(odd), encoding="utf-8")
+    assert kept_hash(folder) == folder_hash(folder)
+    assert reads == ["a-source"] * 4
     assert json.loads((instance / FILE_NAME).read_text(encoding="utf-8"))["folders"]
 
 
