@@ -29,18 +29,23 @@ def instance(tmp_path, monkeypatch):
     return home
 
 
+def folders_passed(monkeypatch, module, name: str) -> list[str]:
+    """The names of the folders given to module.name from now on (the function still runs)."""
+    passed = []
+    real = getattr(module, name)
+
+    def counted(folder):
+        passed.append(folder.name)
+        return real(folder)
+
+    monkeypatch.setattr(module, name, counted)
+    return passed
+
+
 @pytest.fixture
 def reads(monkeypatch):
     """The folders whose files were read to hash them."""
-    read = []
-    real = folder_hashes.hashed_folder
-
-    def counted(folder):
-        read.append(folder.name)
-        return real(folder)
-
-    monkeypatch.setattr(folder_hashes, "hashed_folder", counted)
-    return read
+    return folders_passed(monkeypatch, folder_hashes, "hashed_folder")
 
 
 def kept_hash(folder):
@@ -152,14 +157,7 @@ def test_the_loader_reads_only_the_folders_that_changed(instance, tmp_path, monk
     for name in ("a-source", "b-source", "c-source"):
         folder = make_source(raw, name, figures=GOOD_CSV.replace("syn-", name[0] + "-"))
         shutil.copy(FIXTURE / "article.txt", folder)  # a text on this machine: kept
-    scanned = []
-    real = load.scan_folder
-
-    def counted(folder):
-        scanned.append(folder.name)
-        return real(folder)
-
-    monkeypatch.setattr(load, "scan_folder", counted)
+    scanned = folders_passed(monkeypatch, load, "scan_folder")
     with duckdb.connect(str(warehouse)) as conn:
         load_raw(conn, raw)
         for name in ("a-source", "b-source", "c-source"):
