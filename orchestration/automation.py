@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.ingestion.folder_files import discover
 from orchestration.ingestion.folder_hashes import FolderHashes
-from orchestration.ingestion.raw_files import discover
 from orchestration.locking import IN_PROGRESS, close_dead_runs
 from orchestration.paths import publish_dir, raw_dir
 from orchestration.snapshots import current_build

@@ -41,8 +41,8 @@ def dbt_project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
 
 def source_hashes(raw: Path) -> dict[str, str]:
     """{source_id: hash of its files, its article text and the contract} for raw/ now."""
+    from orchestration.ingestion.folder_files import discover
     from orchestration.ingestion.folder_hashes import FolderHashes
-    from orchestration.ingestion.raw_files import discover
 
     kept = FolderHashes.of_instance()
     hashes = {folder.name: kept.hash(folder) for folder in discover(raw)}

@@ -19,7 +19,7 @@ from orchestration.automation import (
     settled_view,
 )
 from orchestration.definitions import defs
-from orchestration.ingestion.raw_files import folder_hash
+from orchestration.ingestion.folder_files import folder_hash
 from orchestration.locking import PID_TAG
 from orchestration.paths import PROJECT_ROOT, PUBLISH_DIR_ENV, RAW_DIR_ENV
 from tests.conftest import copy_raw, query

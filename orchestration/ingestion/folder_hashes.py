@@ -1,10 +1,10 @@
 """Source folders' hashes, kept while the files they were computed from are unchanged.
 
-A folder's hash (`raw_files.folder_hash`) reads its contract files and its article text. The
+A folder's hash (`folder_files.folder_hash`) reads its contract files and its article text. The
 raw/ sensor compares every folder each tick and `make run` before each run, so without this
 module both read all of raw/ every time (benchmarks/RESULTS.md: 1.7 GB at 10^7 figures).
 
-Each hash is kept with the identity of the paths that decide it (`raw_files.hashed_folder`):
+Each hash is kept with the identity of the paths that decide it (`folder_files.hashed_folder`):
 device, inode, type, size, and the modification and change times in ns, as `lstat` gives them.
 The hash is used again only while every path has the same identity, the contract's hash and the
 text folders are the same, and the newest of those times is at least RACY_SECONDS older than the
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from orchestration.figures.provenance import text_dirs
-from orchestration.ingestion.raw_files import contract_hash, hashed_folder
+from orchestration.ingestion.folder_files import contract_hash, hashed_folder
 
 FILE_NAME = "raw_hashes.json"
 RACY_SECONDS = 2.0

@@ -35,12 +35,12 @@ import pandas as pd
 from orchestration.confine import printable
 from orchestration.ingestion.contract_check import check_rows, incoming_view
 from orchestration.ingestion.duckdb_csv import CSV_REJECTS, insert_figures
+from orchestration.ingestion.folder_files import discover
 from orchestration.ingestion.folder_hashes import FolderHashes
 from orchestration.ingestion.raw_files import (
     LINEAGE_COLUMNS,
     REJECTED_COLUMNS,
     SourceFolder,
-    discover,
     scan_folder,
     validate_sources,
 )

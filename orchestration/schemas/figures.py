@@ -27,6 +27,7 @@ from pandera.typing import Series
 
 from orchestration.figures.numbers import supporting_mention
 from orchestration.limits import CONTROL_PATTERN, MAX_FIELD_CHARS
+from orchestration.schemas.ids import ID_PATTERN
 from orchestration.schemas.reference import load_reference
 
 REF = load_reference()
@@ -50,7 +51,6 @@ SHARE_MEASURES = ("share_of_company_revenue", "share_of_parent")
 PERCENT_MIN, PERCENT_MAX = -100.0, 1000.0
 # Whole-string patterns, read alike by Python's re and DuckDB's RE2 ([0-9], not \d, which
 # in Python also matches other scripts' digits).
-ID_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 PERIOD_PATTERN = (
     r"[0-9]{4}|[0-9]{4}Q[1-4]|[0-9]{4}-[0-9]{2}|[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"|[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9]{4}-[0-9]{2}-[0-9]{2}"

@@ -13,9 +13,9 @@ import pytest
 
 from orchestration.figures.provenance import TEXT_PATH_ENV
 from orchestration.ingestion import folder_hashes, load
+from orchestration.ingestion.folder_files import folder_hash
 from orchestration.ingestion.folder_hashes import FILE_NAME, FolderHashes
 from orchestration.ingestion.load import load_raw
-from orchestration.ingestion.raw_files import folder_hash
 from tests.sources import FIXTURE, GOOD_CSV, make_source
 
 

@@ -191,19 +191,19 @@ def test_an_empty_raw_folder_gives_empty_tables(tmp_path):
 
 def test_the_contract_version_is_a_hash_of_what_defines_it(tmp_path, monkeypatch):
     """A change to a rule, a message or a limit re-checks every source: nothing to bump."""
-    from orchestration.ingestion import raw_files
+    from orchestration.ingestion import folder_files
     from orchestration.paths import PROJECT_ROOT
 
-    for name in raw_files.CONTRACT_MODULES:
+    for name in folder_files.CONTRACT_MODULES:
         copy = tmp_path / name
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes((PROJECT_ROOT / name).read_bytes())
-    monkeypatch.setattr(raw_files, "PROJECT_ROOT", tmp_path)
-    before = raw_files.contract_hash.__wrapped__()
-    assert before == raw_files.contract_hash()
+    monkeypatch.setattr(folder_files, "PROJECT_ROOT", tmp_path)
+    before = folder_files.contract_hash.__wrapped__()
+    assert before == folder_files.contract_hash()
     rules = tmp_path / "orchestration" / "schemas" / "figures.py"
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# a changed rule\n", encoding="utf-8")
-    assert raw_files.contract_hash.__wrapped__() != before
+    assert folder_files.contract_hash.__wrapped__() != before
 
 
 def test_every_ingestion_module_of_the_load_is_part_of_the_contract_version():
@@ -211,7 +211,7 @@ def test_every_ingestion_module_of_the_load_is_part_of_the_contract_version():
     import subprocess
     import sys
 
-    from orchestration.ingestion import raw_files
+    from orchestration.ingestion import folder_files
     from orchestration.paths import PROJECT_ROOT
 
     listed = subprocess.run(
@@ -229,4 +229,4 @@ def test_every_ingestion_module_of_the_load_is_part_of_the_contract_version():
     ).stdout.split()
     loaded = {Path(path).relative_to(PROJECT_ROOT).as_posix() for path in listed}
     assert "orchestration/ingestion/load.py" in loaded
-    assert loaded <= set(raw_files.CONTRACT_MODULES)
+    assert loaded <= set(folder_files.CONTRACT_MODULES)
