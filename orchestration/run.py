@@ -28,18 +28,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 import duckdb
 
 from orchestration import fingerprint, snapshots
 from orchestration.dbt_server import dbt_started_ahead
-from orchestration.locking import (
-    IN_PROGRESS,
-    close_dead_runs,
-    holder,
-    lock_path,
-)
+
+# Dagster (and the lock, which is a Dagster resource) are imported once a run is needed: a
+# `make run` with nothing changed answers before them.
+if TYPE_CHECKING:
+    import dagster as dg
 from orchestration.paths import (
     PUBLISHED_DATABASE,
     dbt_executable,
@@ -155,6 +154,10 @@ def input_problem(folder: Path) -> str | None:
 
 def run_elsewhere(instance: dg.DagsterInstance) -> str | None:
     """A run of this instance that is queued or in progress (the UI's, the schedule's)."""
+    import dagster as dg
+
+    from orchestration.locking import IN_PROGRESS
+
     statuses = [dg.DagsterRunStatus.QUEUED, *IN_PROGRESS]
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=statuses), limit=1)
     return runs[0].run_id if runs else None
@@ -225,6 +228,8 @@ def dbt_failures(run_results: Path, since: float = 0.0) -> list[str]:
 
 def error_lines(result: dg.ExecuteInProcessResult, started_at: float = 0.0) -> list[str]:
     """One line per reason a run failed: blocking checks, dbt tests, then other step errors."""
+    import dagster as dg
+
     lines = []
     for check in failed_checks(result):
         if check.severity != dg.AssetCheckSeverity.ERROR:
@@ -332,6 +337,8 @@ def main() -> int:
         return fail(NO_DBT)
     if problem := input_problem(raw_dir()):
         return fail(problem)
+    from orchestration.locking import holder, lock_path
+
     if who := holder(lock_path()):
         return fail(
             f"another run of {display(warehouse_path())} is in progress ({who}): wait for it to "
@@ -344,6 +351,10 @@ def main() -> int:
 
 def launch(started: float) -> int:
     """Run the job in this process and report on it; `started` is when `make run` began."""
+    import dagster as dg
+
+    from orchestration.locking import close_dead_runs
+
     try:
         from orchestration.definitions import defs  # a broken set-up fails here
     except Exception as error:
