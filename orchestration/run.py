@@ -34,11 +34,6 @@ import duckdb
 
 from orchestration import fingerprint, snapshots
 from orchestration.dbt_server import dbt_started_ahead
-
-# Dagster (and the lock, which is a Dagster resource) are imported once a run is needed: a
-# `make run` with nothing changed answers before them.
-if TYPE_CHECKING:
-    import dagster as dg
 from orchestration.paths import (
     PUBLISHED_DATABASE,
     dbt_executable,
@@ -48,6 +43,11 @@ from orchestration.paths import (
     raw_dir,
     warehouse_path,
 )
+
+# Dagster (and the lock, which is a Dagster resource) are imported once a run is needed: a
+# `make run` with nothing changed answers before them.
+if TYPE_CHECKING:
+    import dagster as dg
 
 FIRST_QUERY = (
     "select segment_name_en, headline_period_label, revenue_ranking from marts.segments "
@@ -351,12 +351,11 @@ def main() -> int:
 
 def launch(started: float) -> int:
     """Run the job in this process and report on it; `started` is when `make run` began."""
-    import dagster as dg
-
-    from orchestration.locking import close_dead_runs
-
     try:
+        import dagster as dg
+
         from orchestration.definitions import defs  # a broken set-up fails here
+        from orchestration.locking import close_dead_runs
     except Exception as error:
         return fail(setup_problem(error))
     try:
