@@ -62,9 +62,10 @@ rebuild: setup
 	@FORCE=1 FULL_REFRESH=1 $(PYTHON) -m orchestration.run
 
 # The suite on every core (at most 4), a test file per worker at a time: a file's module
-# fixtures (a built warehouse, a running `dagster dev`) are set up once.
+# fixtures (a built warehouse, a running `dagster dev`) are set up once. Files go out in the
+# order tests/conftest.py gives (the longest layer first), not by their number of tests.
 test: setup chromium
-	$(PYTHON) -m pytest -n auto --maxprocesses 4 --dist loadfile
+	$(PYTHON) -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 test-fast: setup
 	$(PYTHON) -m pytest -m unit -q -n auto

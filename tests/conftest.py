@@ -59,9 +59,17 @@ SYSTEM_DIR = Path(__file__).parent / "system"
 BUILDING_FIXTURES = {"built_warehouse"}
 
 
+LAYERS = ("system", "integration", "unit")
+
+
 def pytest_collection_modifyitems(config, items):
     """unit: no pipeline run; integration: a pipeline run in this process (fixtures, dbt,
-    Dagster); system: real processes, the UI, kills (tests/system/)."""
+    Dagster); system: real processes, the UI, kills (tests/system/).
+
+    The system layer runs first, then integration, then unit, each file's tests together:
+    under `make test` (`--dist loadfile --no-loadscope-reorder`) a worker takes the next file
+    when it is free, so the longest files start first and the many short ones fill the end,
+    where both workers would otherwise wait for one long file."""
     for item in items:
         if Path(str(item.fspath)).is_relative_to(SYSTEM_DIR):
             item.add_marker(pytest.mark.system)
@@ -69,6 +77,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
+    items.sort(key=lambda item: LAYERS.index(layer_of(item)))
+
+
+def layer_of(item) -> str:
+    return next(m for m in LAYERS if item.get_closest_marker(m))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -104,7 +117,7 @@ LAYER = {"now": "unit"}
 def pytest_runtest_setup(item):
     """Note the layer of the test about to run (before its fixtures, which may build), so that
     a unit test cannot start a full run unseen."""
-    LAYER["now"] = next(m for m in ("system", "integration", "unit") if item.get_closest_marker(m))
+    LAYER["now"] = layer_of(item)
 
 
 def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:

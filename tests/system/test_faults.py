@@ -62,35 +62,40 @@ def stage(tmp_path_factory):
         yield {"env": env, "dev": dev, "publish": Path(env["WAREHOUSE_PATH"]).parent / "published"}
 
 
-def last_event(env: dict[str, str], run_id: str | None) -> set[tuple]:
-    """(event type, step) pairs of a run so far (the newest started run if no id is given)."""
+def dbt_materialized(instance: dg.DagsterInstance, run_id: str | None) -> bool:
+    """Whether the dbt step of a run (the newest started run if no id is given) has reported a
+    materialization: dbt is then running, with some models built."""
+    if run_id is None:
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=1
+        )
+        if not runs:
+            return False
+        run_id = runs[0].run_id
+    materialized = dg.DagsterEventType.ASSET_MATERIALIZATION
+    records = instance.get_records_for_run(run_id, of_type=materialized).records
+    return any(record.event_log_entry.step_key == DBT_STEP for record in records)
+
+
+def wait_for(point: str, env, publish: Path, run_id: str | None, alive, what, detail) -> None:
+    """Until the run reaches `point`: a pause file, or for dbt its step's first
+    materialization, read by event type from one instance kept open for the whole wait (an
+    instance opened per look costs as much CPU as the run it watches)."""
+    if point != "dbt":
+        marker = publish / BUILDS / f".{point}.paused"
+        wait_until(marker.exists, alive, what, detail)
+        return
     with instance_at(env["DAGSTER_HOME"]) as instance:
-        if run_id is None:
-            runs = instance.get_runs(
-                filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]), limit=1
-            )
-            if not runs:
-                return set()
-            run_id = runs[0].run_id
-        return {
-            (r.dagster_event.event_type_value, r.step_key)
-            for r in instance.all_logs(run_id)
-            if r.dagster_event is not None
-        }
+        wait_until(lambda: dbt_materialized(instance, run_id), alive, what, detail, every=0.1)
 
 
-def reached(point: str, env, publish: Path, run_id: str | None) -> bool:
-    if point == "dbt":
-        return ("ASSET_MATERIALIZATION", DBT_STEP) in last_event(env, run_id)
-    return (publish / BUILDS / f".{point}.paused").exists()
-
-
-def wait_until(condition, alive, what: str) -> None:
+def wait_until(condition, alive, what: str, detail=str, every: float = POLL) -> None:
+    """Poll `condition` every `every` s; `detail()` is what a failure shows (a run's output)."""
     guard = time.monotonic() + HANG_GUARD
     while not condition():
-        assert alive(), f"the run ended before {what}"
-        assert time.monotonic() < guard, f"never reached {what}"
-        time.sleep(POLL)
+        assert alive(), f"the run ended before {what}:\n{detail()}"
+        assert time.monotonic() < guard, f"never reached {what}:\n{detail()}"
+        time.sleep(every)
 
 
 def assert_readers_see(publish: Path, build_id: str) -> None:
@@ -111,10 +116,14 @@ def kill_make_run(stage, point: str) -> None:
     env, publish = stage["env"], stage["publish"]
     before = current_build(publish).build_id
     process = start_make_run({**stage["env"], "FORCE": "1", PAUSE_ENV: point}, f"kill-{point}")
-    wait_until(
-        lambda: reached(point, env, publish, None),
-        lambda: process.poll() is None,
-        f"{point} ({output(env, f'kill-{point}')})",
+    wait_for(
+        point,
+        env,
+        publish,
+        None,
+        alive=lambda: process.poll() is None,
+        what=point,
+        detail=lambda: output(env, f"kill-{point}"),
     )
     dbt = [p for p in descendants(process.pid) if "dbt" in cmdline(p)]
     process.send_signal(signal.SIGKILL)
@@ -133,13 +142,13 @@ def kill_ui_run(stage, point: str) -> None:
         pid, _, owner = tags.get(PID_TAG, "").partition(":")
         return int(pid) if owner == run_id else None
 
-    wait_until(lambda: worker() is not None, lambda: True, "the run's start")
+    wait_until(lambda: worker() is not None, lambda: True, "the run's start", dev.log_tail, 0.1)
     pid = worker()
-    wait_until(
-        lambda: reached(point, env, publish, run_id),
-        lambda: process_running(pid),
-        f"{point} in the UI run:\n{dev.log_tail()}",
-    )
+
+    def alive() -> bool:
+        return process_running(pid)
+
+    wait_for(point, env, publish, run_id, alive, f"{point} in the UI run", dev.log_tail)
     dbt = [p for p in descendants(pid) if "dbt" in cmdline(p)]
     os.kill(pid, signal.SIGKILL)
     ended = dev.wait(run_id)
@@ -187,7 +196,7 @@ def test_a_ui_run_whose_worker_was_killed_is_retried(stage):
     env, dev, publish = stage["env"], stage["dev"], stage["publish"]
     before = current_build(publish).build_id
     run_id = dev.launch()
-    wait_until(lambda: reached("dbt", env, publish, run_id), lambda: True, "dbt in the UI run")
+    wait_for("dbt", env, publish, run_id, lambda: True, "dbt in the UI run", dev.log_tail)
     tags = {t["key"]: t["value"] for t in dev.run(run_id)["tags"]}
     os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
     assert dev.wait(run_id)["status"] == "FAILURE"
@@ -220,7 +229,7 @@ def test_two_make_runs_at_once_never_both_write(stage):
 def test_make_run_refuses_while_a_ui_run_is_in_progress(stage):
     env, dev, publish = stage["env"], stage["dev"], stage["publish"]
     run_id = dev.launch(tags={**NO_RETRY, PAUSE_TAG: "copy"})
-    wait_until(lambda: reached("copy", env, publish, run_id), lambda: True, "the pause")
+    wait_for("copy", env, publish, run_id, lambda: True, "the pause", dev.log_tail)
     try:
         line = error_line(make_run({**env, "FORCE": "1"}))
         assert "is in progress" in line
