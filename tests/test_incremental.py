@@ -324,6 +324,28 @@ def test_parquet_parts_no_change_touched_are_the_previous_build_s_files(scenario
             assert files == [(f"{source_part(MOVED_LINE)}.parquet",)], mart
 
 
+def test_a_build_that_writes_no_figure_rewrites_none(scenario, tmp_path):
+    """A build of raw/ as it was (as one that removes a source alone stating its facts) writes
+    no row of int_figures_joined, and so none of marts.figures. It once took the batch before
+    from int_figures_joined (after a full refresh, every figure): the rows of that batch, marked
+    here, would have been written again and lost their mark."""
+    warehouse = tmp_path / "again" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copy(scenario.warehouse, warehouse)
+    last_batch = (
+        "figure_id in (select figure_id from intermediate.int_figures_joined "
+        "where built_at = (select max(built_at) from intermediate.int_figures_joined))"
+    )
+    with duckdb.connect(str(warehouse)) as conn:
+        marked = conn.execute(
+            f"update marts.figures set note = 'not written again' where {last_batch}"
+        ).fetchall()[0][0]
+    assert marked > 0
+    assert build(warehouse, scenario.raw).startswith("incremental, ")
+    kept = "select count(*) from marts.figures where note = 'not written again'"
+    assert query(warehouse, kept) == [(marked,)]
+
+
 def test_a_full_refresh_asked_for_rebuilds_the_same_marts(scenario, tmp_path, monkeypatch):
     # what `make rebuild` sets, on a copy of the incrementally built warehouse, raw/ unchanged
     warehouse = tmp_path / "rebuilt" / "warehouse.duckdb"

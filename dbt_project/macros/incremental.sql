@@ -22,12 +22,14 @@ not exists (
 
 {#- Figures `joined` (int_figures_joined) no longer holds. Only two kinds can be gone: those of a
     source that has no figure left (removed, or every row rejected), and those of a source that
-    was loaded again, whose new rows are all in joined's latest batch (built_at); so only the
-    rows of those sources are looked up, not every figure. -#}
+    was loaded again, whose new rows joined wrote in this dbt invocation (built_at); so only the
+    rows of those sources are looked up, not every figure. This invocation's rows, not the
+    latest batch: a build that wrote none (a source removed that alone stated its facts) would
+    otherwise take the batch before it, after a full refresh every figure. -#}
 {% macro delete_gone_figures(model, joined) %}
 {%- set reloaded -%}
     select distinct source_id from {{ joined }}
-    where built_at = (select max(built_at) from {{ joined }})
+    where built_at = {{ this_build_started_at() }}
 {%- endset %}
 delete from {{ model }} as kept
 where kept.source_id not in (select distinct source_id from {{ joined }})

@@ -2,9 +2,10 @@
 -- several sources state has a row per statement: is_latest_statement marks the one the other
 -- marts use, has_conflicting_statements the facts whose sources disagree (figure_conflicts).
 --
--- Incremental with int_figures_joined: a run writes the rows that model's latest invocation
--- wrote (a new or reloaded source's figures and the other statements of their facts) and the
--- post-hook deletes the figures that are gone. A full refresh builds every row.
+-- Incremental with int_figures_joined: a run writes the rows that model wrote in this dbt
+-- invocation (a new or reloaded source's figures and the other statements of their facts; none
+-- when a source left alone) and the post-hook deletes the figures that are gone. A full refresh
+-- builds every row.
 {{
     config(
         materialized='incremental',
@@ -18,7 +19,7 @@ with figures as (
 
     select * from {{ ref('int_figures_joined') }}
     {% if is_incremental() %}
-    where built_at = (select max(built_at) from {{ ref('int_figures_joined') }})
+    where built_at = {{ this_build_started_at() }}
     {% endif %}
 
 ),
