@@ -22,7 +22,9 @@ read-only), unless
 - (`figures`) it holds a row this build wrote (the rows the copy inserts, published_copy.py) or
   its number of rows changed. That is exact: a row that is not new keeps its part (a figure's
   source changes only with rows that are new), so an unchanged part can only have lost rows,
-  which its count shows;
+  which its count shows. Such a part is written from the previous file's rows whose figure is
+  still in the mart and was not written since, and from the rows written since: the step never
+  reads the whole mart;
 - (the marts by line) it holds a line this build changed (int_changed_business_lines), in the
   previous build's files or now. Such a part is written from the previous file's rows of the
   other lines (a line's rows change only when the line does) and the changed lines' rows from
@@ -127,15 +129,22 @@ def _write_one(conn, folder: Path, table: str, build_id: str) -> list[dict]:
 
 
 def _copy_parts(
-    conn, folder: Path, table: str, parts: list[str], rows: str, build_id: str
+    conn,
+    folder: Path,
+    table: str,
+    parts: list[str],
+    rows: str,
+    build_id: str,
+    parameters: list | None = None,
 ) -> list[dict]:
     """Write `rows` (a query of marts.<table>'s columns and `__part`, the index of a row's part
-    in `parts`) into `folder`, a file (or more) per part."""
+    in `parts`, with `parameters`) into `folder`, a file (or more) per part."""
     staging = folder / f".{table}.writing"
     conn.execute(
         f"copy ({rows}) to {quote(str(staging))} "
         f"(format parquet, partition_by (__part), {_metadata(build_id)}, "
-        "filename_pattern 'data_{i}')"
+        "filename_pattern 'data_{i}')",
+        parameters or [],
     )
     produced = [
         (path, part, k)
@@ -251,8 +260,7 @@ def _patch_by_line(
         f"join {WRITING} w on w.part = c.part" + (f" where not {_across()}" if across else "")
     ]
     if files:
-        conn.execute(f"create or replace temp table {FILES} (file varchar, part varchar)")
-        conn.executemany(f"insert into {FILES} values (?, ?)", [list(f) for f in files])
+        _files_read(conn, files)
         rows.append(
             f"select {previous_columns}, w.idx as __part from read_parquet("
             f"[{', '.join(quote(path) for path, _ in files)}], filename = true) p "
@@ -265,6 +273,60 @@ def _patch_by_line(
             f"on w.part = {quote(ACROSS_LINES)} where {_across()}"
         )
     return kept + _copy_parts(conn, folder, table, parts, " union all ".join(rows), build_id)
+
+
+def _files_read(conn, files: list[tuple[str, str]]) -> None:
+    conn.execute(f"create or replace temp table {FILES} (file varchar, part varchar)")
+    conn.executemany(f"insert into {FILES} values (?, ?)", [list(f) for f in files])
+
+
+def _patch_figures(
+    conn, folder: Path, parts: list[str], previous: Build, since: str, build_id: str
+) -> list[dict] | None:
+    """Parts of marts.figures written from the previous build's file of each part and the rows
+    this build wrote, so the step never reads the whole mart (a scan of every figure): a row of
+    the previous file is kept when its figure is still in the mart and was not written since
+    (then it is the same row: a figure changes only by being written again). None when a
+    previous file needed is gone."""
+    if not parts:
+        return []
+    source = previous.folder / PARQUET_DIR / FIGURES
+    files = [
+        (str(source / e["file"]), e["partition"])
+        for e in previous.parquet[FIGURES]
+        if e["partition"] in parts
+    ]
+    if not all(Path(path).is_file() for path, _ in files):
+        return None
+    _writing(conn, parts)
+    joins, expression = part_of(FIGURES)
+    rows = [
+        f"select m.*, w.idx as __part from marts.{FIGURES} m {joins} "
+        f"join {WRITING} w on w.part = {expression} where m.figure_id in {CHANGED_FIGURES}"
+    ]
+    parameters = [since]
+    if files:
+        _files_read(conn, files)
+        columns = mart_columns(conn, current_database(conn), FIGURES)
+        previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
+        # A figure leaves the mart only with its source (gone from the mart), or when its source
+        # is loaded again (this build wrote rows of it): only those sources' figures are looked
+        # up, never every figure (whose hash table alone took 3-4 s at ten million)
+        written = (
+            "(select distinct source_id from intermediate.int_figures_joined "
+            "where built_at > ?::timestamp)"
+        )
+        rows.append(
+            f"select {previous_columns}, w.idx as __part from read_parquet("
+            f"[{', '.join(quote(path) for path, _ in files)}], filename = true) p "
+            f"join {FILES} f on f.file = p.filename join {WRITING} w on w.part = f.part "
+            f"where p.figure_id not in {CHANGED_FIGURES} "
+            f"and p.source_id in (select source_id from {SOURCE_PARTS}) "
+            f"and (p.source_id not in {written} or p.figure_id in (select figure_id from "
+            f"marts.{FIGURES} where source_id in {written}))"
+        )
+        parameters += [since] * 3
+    return _copy_parts(conn, folder, FIGURES, parts, " union all ".join(rows), build_id, parameters)
 
 
 def _rows_by_part(conn, table: str) -> dict[str, int]:
@@ -358,10 +420,16 @@ def write_parquet(
                     files = _write_one(conn, folder, table, build_id)
                 else:
                     write = set(rows)
+                    patched = None
                     if previous is not None and table == FIGURES:
                         write &= _figures_to_write(conn, previous, since, rows)
+                        patched = _patch_figures(
+                            conn, folder, sorted(write), previous, since, build_id
+                        )
                     files = _link(previous, table, folder, set(rows) - write) if previous else []
-                    files += _write_parts(conn, folder, table, sorted(write), build_id)
+                    if patched is None:
+                        patched = _write_parts(conn, folder, table, sorted(write), build_id)
+                    files += patched
             if part_of(table) and sum(f["rows"] for f in files) != expected:
                 in_full.append(table)
                 shutil.rmtree(folder)

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.paths import PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
 
 BIN = Path(sys.executable).parent
 HANG_GUARD = 300  # seconds: only stops a broken test from hanging the suite
@@ -181,3 +181,37 @@ def png_text(png: bytes) -> dict[str, str]:
             found[key.decode("latin-1")] = value.decode("latin-1")
         at += 12 + length
     return found
+
+
+def broken_build(
+    built_warehouse: Path, tmp_path: Path, sql: str, select: str, full_refresh: bool = True
+) -> tuple[Path, dict]:
+    """Copy the warehouse, break it with `sql`, `dbt build --select` on it (by default with
+    --full-refresh: rows edited in place are no new source version, which an incremental build
+    passes over, docs/operations.md "Incremental builds"): (copy, results by test or model name)."""
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as conn:
+        # the loader's NOT NULL constraints on raw.figures would stop some of the faults
+        conn.execute("create table raw.loose as select * from raw.figures")
+        conn.execute("drop table raw.figures")
+        conn.execute("alter table raw.loose rename to figures")
+        conn.execute(sql)
+    target = tmp_path / "target"
+    refresh = ["--full-refresh"] if full_refresh else []
+    subprocess.run(
+        ["dbt", "build", *refresh, "--select", select, "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+        capture_output=True,
+        check=False,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return warehouse, {r["unique_id"].split(".")[2]: r for r in results}
+
+
+def failing_rows(warehouse: Path, result: dict) -> list[tuple]:
+    """What a failing dbt test returns: its compiled query, run on the warehouse."""
+    assert result["status"] == "fail", result
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(result["compiled_code"]).fetchall()

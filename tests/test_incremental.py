@@ -21,7 +21,7 @@ from orchestration import build_state
 from orchestration.publish import MARTS
 from orchestration.snapshots import current_build
 from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
-from tests.helpers import source_part
+from tests.helpers import broken_build, failing_rows, source_part
 from tests.sources import (
     FIXTURES,
     MOVED_LINE,
@@ -344,6 +344,41 @@ def test_a_build_that_writes_no_figure_rewrites_none(scenario, tmp_path):
     assert build(warehouse, scenario.raw).startswith("incremental, ")
     kept = "select count(*) from marts.figures where note = 'not written again'"
     assert query(warehouse, kept) == [(marked,)]
+
+
+def test_the_staging_tests_of_an_incremental_build_read_the_new_source_versions(scenario, tmp_path):
+    """An incremental build's staging tests read the rows of source versions int_figures_joined
+    does not hold yet, and the rows sharing an id with them: a row of a version already built,
+    broken in place, is seen by a full build only (the loader never edits a version)."""
+    broken = (
+        "update raw.figures set company = 'nokia', scope = 'division' "
+        "where figure_id = 'hc250327-001'; "
+        # a new version of the seed source, with a broken row that reuses an id
+        "insert into raw.figures select * replace ('division' as scope, "
+        "loaded_at + interval 1 day as loaded_at) from raw.figures where figure_id = 'hc250327-003'"
+    )
+    reported = {}
+    for full_refresh in (False, True):
+        folder = tmp_path / ("full" if full_refresh else "incremental")
+        folder.mkdir()
+        warehouse, results = broken_build(
+            scenario.warehouse, folder, broken, "stg_articles__figures", full_refresh
+        )
+        reported[full_refresh] = (
+            failing_rows(warehouse, results["column_values_stg_articles__figures"]),
+            sorted(failing_rows(warehouse, results["keys_stg_articles__figures"])),
+        )
+    assert reported[False] == (
+        [("scope", "accepted_values: segment, unit", 1, "division")],
+        [("primary_key", "figure_id", "hc250327-003", 2)],
+    )
+    assert reported[True] == (
+        [("scope", "accepted_values: segment, unit", 2, "division")],
+        [
+            ("primary_key", "figure_id", "hc250327-003", 2),
+            ("references lookup_companies.company_id", "company_id", "nokia", 1),
+        ],
+    )
 
 
 def test_a_full_refresh_asked_for_rebuilds_the_same_marts(scenario, tmp_path, monkeypatch):

@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from orchestration.run import dbt_failures
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+from tests.helpers import broken_build, failing_rows
 from tests.sources import RESTATEMENT_CSV, RESTATEMENT_YAML
 
 pytestmark = pytest.mark.integration
@@ -221,37 +221,6 @@ def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehous
 # built warehouse directly and run dbt on it. The marts' rules are constraints of their contracts
 # (a violation fails the model's build); the views' rules are one `column_values` and one `keys`
 # test per model, whose result rows name the column, rule and value at fault.
-def broken_build(built_warehouse, tmp_path, sql: str, select: str) -> tuple[Path, dict]:
-    """Copy the warehouse, break it with `sql`, `dbt build --full-refresh --select` on it:
-    (copy, results)."""
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copy(built_warehouse, warehouse)
-    with duckdb.connect(str(warehouse)) as conn:
-        # the loader's NOT NULL constraints on raw.figures would stop some of the faults
-        conn.execute("create table raw.loose as select * from raw.figures")
-        conn.execute("drop table raw.figures")
-        conn.execute("alter table raw.loose rename to figures")
-        conn.execute(sql)
-    target = tmp_path / "target"
-    # in full: rows edited in place are no new source version, which an incremental build
-    # would pass over (docs/operations.md, "Incremental builds")
-    subprocess.run(
-        ["dbt", "build", "--full-refresh", "--select", select, "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
-        capture_output=True,
-        check=False,
-    )
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return warehouse, {r["unique_id"].split(".")[2]: r for r in results}
-
-
-def failing_rows(warehouse: Path, result: dict) -> list[tuple]:
-    """What a failing dbt test returns: its compiled query, run on the warehouse."""
-    assert result["status"] == "fail", result
-    return query(warehouse, result["compiled_code"])
-
-
 def test_a_bad_figure_fails_the_staging_tests_which_name_the_column_and_the_key(
     built_warehouse, tmp_path
 ):

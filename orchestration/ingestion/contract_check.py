@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -232,8 +233,9 @@ def _optimizer(conn: duckdb.DuckDBPyConnection, size: int) -> Iterator[None]:
 COLUMN_FLAG, ROW_FLAG = "column_rule", "row_rule"
 
 
-def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Loaded figures that break the contract now (none, unless the table or the seeds moved).
+def audit_figures(conn: duckdb.DuckDBPyConnection, since: datetime | None = None) -> pd.DataFrame:
+    """Loaded figures that break the contract now (none, unless the table or the seeds moved):
+    every row, or those loaded after `since`.
 
     The same SQL as the load over raw.figures as stored, every rule but the quotes and the
     search for control characters (the costly ones, which the load settled row by row and the
@@ -242,9 +244,10 @@ def audit_figures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """
     ensure_raw_schema(conn)
     conn.execute(MACROS)
-    conn.execute(f"create or replace temp view _loaded_figures as {loaded_as_text()}")
+    where = "" if since is None else f"where loaded_at > '{since.isoformat(sep=' ')}'::timestamp"
+    conn.execute(f"create or replace temp view _loaded_figures as {loaded_as_text(where)}")
     try:
-        ((stored,),) = conn.execute("select count(*) from raw.figures").fetchall()
+        ((stored,),) = conn.execute("select count(*) from _loaded_figures").fetchall()
         report = LoadReport(counts={}, rows_read=stored)
         return check_rows(conn, [], report, "_loaded_figures", settled=True)
     finally:

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from orchestration.ingestion import load
+from orchestration.ingestion.assets import audited_through, record_audit
 from orchestration.ingestion.contract_check import audit_figures
 from orchestration.ingestion.load import load_raw
 from tests.sources import GOOD_CSV, GOOD_ROWS, HEADER, make_source
@@ -158,6 +159,33 @@ def test_the_audit_finds_a_loaded_row_that_breaks_the_contract(tmp_path):
     assert "company 'nobody' is not one of the allowed values" in found.reason.iloc[0]
     assert "figures.csv line 3: " in found.reason.iloc[0]
     assert "value '-1' is out of range" in found.reason.iloc[1]
+
+
+def test_the_audit_reads_the_rows_loaded_since_the_last_audit_that_passed(tmp_path):
+    """A run audits what was loaded since the audit last passed under this contract; every row
+    when none passed, the contract changed, or a full refresh is asked (`make rebuild`)."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(raw, "a-source")
+    with duckdb.connect(str(warehouse)) as conn:
+        load_raw(conn, raw)
+        assert audited_through(conn, every_row=False) is None
+        assert audit_figures(conn).empty
+        record_audit(conn)
+        since = audited_through(conn, every_row=False)
+        assert since == conn.execute("select max(loaded_at) from raw.figures").fetchone()[0]
+        # a row of the audited load, changed in place: no later audit reads it, unless asked to
+        conn.execute("update raw.figures set company = 'nobody' where figure_id = 'syn-002'")
+        assert audit_figures(conn, since).empty
+        assert audited_through(conn, every_row=True) is None
+        assert list(audit_figures(conn).figure_id) == ["syn-002"]
+        # a source loaded since is audited
+        make_source(raw, "b-source", figures=GOOD_CSV.replace("syn-", "b-"))
+        load_raw(conn, raw)
+        conn.execute("update raw.figures set value = -1 where figure_id = 'b-003'")
+        assert list(audit_figures(conn, since).figure_id) == ["b-003"]
+        # under another contract, no audit counts
+        conn.execute("update meta.audited_figures set contract_hash = 'another'")
+        assert audited_through(conn, every_row=False) is None
 
 
 def test_line_numbers_hold_when_the_files_are_read_in_parallel_scans(tmp_path):

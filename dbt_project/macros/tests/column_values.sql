@@ -19,7 +19,7 @@
     keeps the values it was checked with.
 -#}
 {% test column_values(model, not_null=[], accepted_values={}, checks={}, written=none) %}
-{%- set written_condition = written_rows_condition(written) -%}
+{%- set written_condition = written_rows_condition(written, model) -%}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append({"column": column, "rule": "not_null", "sql": column ~ " is not null"}) -%}

@@ -12,14 +12,22 @@
 -- post-hook deletes the rows of versions that are gone (a source removed or reloaded). built_at
 -- says which dbt invocation last wrote a row: marts.figures and the published copy take the rows
 -- of the latest one. A full refresh (orchestration/transformation.py decides) builds every row.
+-- An incremental build joins the built rows to the facts it touched with the hash table on the
+-- touched facts, as written (macros/incremental.sql, join_sides_as_written).
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='figure_id',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}{{ record_gone_business_lines(this, ref('stg_articles__figures')) }}{% endif %}",
-        post_hook="{% if is_incremental() %}{{ delete_gone_versions(this, ref('stg_articles__figures')) }}{% endif %}",
+        pre_hook=[
+            "{% if is_incremental() %}{{ join_sides_as_written() }}{% endif %}",
+            "{% if is_incremental() %}{{ record_gone_business_lines(this, ref('stg_articles__figures')) }}{% endif %}",
+        ],
+        post_hook=[
+            "{% if is_incremental() %}{{ delete_gone_versions(this, ref('stg_articles__figures')) }}{% endif %}",
+            "{% if is_incremental() %}{{ join_sides_chosen_by_duckdb() }}{% endif %}",
+        ],
     )
 }}
 with
