@@ -49,6 +49,7 @@ from orchestration.published_copy import (
     derivations_across_lines,
     mart_columns,
     quote,
+    still_in_mart,
 )
 from orchestration.snapshots import PARQUET_DIR, Build
 
@@ -309,21 +310,12 @@ def _patch_figures(
         _files_read(conn, files)
         columns = mart_columns(conn, current_database(conn), FIGURES)
         previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
-        # A figure leaves the mart only with its source (gone from the mart), or when its source
-        # is loaded again (this build wrote rows of it): only those sources' figures are looked
-        # up, never every figure (whose hash table alone took 3-4 s at ten million)
-        written = (
-            "(select distinct source_id from intermediate.int_figures_joined "
-            "where built_at > ?::timestamp)"
-        )
         rows.append(
             f"select {previous_columns}, w.idx as __part from read_parquet("
             f"[{', '.join(quote(path) for path, _ in files)}], filename = true) p "
             f"join {FILES} f on f.file = p.filename join {WRITING} w on w.part = f.part "
             f"where p.figure_id not in {CHANGED_FIGURES} "
-            f"and p.source_id in (select source_id from {SOURCE_PARTS}) "
-            f"and (p.source_id not in {written} or p.figure_id in (select figure_id from "
-            f"marts.{FIGURES} where source_id in {written}))"
+            f"and {still_in_mart(f'(select source_id from {SOURCE_PARTS})')}"
         )
         parameters += [since] * 3
     return _copy_parts(conn, folder, FIGURES, parts, " union all ".join(rows), build_id, parameters)

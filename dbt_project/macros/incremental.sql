@@ -125,6 +125,13 @@ figure_id in (
     ) }}
 {%- endmacro %}
 
+{#- The column a test's `written` selects rows by, when it selects them by one of their own
+    columns (a key holding it is checked among the written rows alone: macros/tests/keys.sql). -#}
+{% macro written_rows_column(written) -%}
+    {{ return({"business_lines": "business_id", "derived_figures": "business_id",
+               "figures": "figure_id"}.get(written)) }}
+{%- endmacro %}
+
 {#- The condition of a test's `written` (business_lines, derived_figures, figures, staged; none:
     every row). Rendered whatever the flags, so that dbt records the models the condition reads. -#}
 {% macro written_rows_condition(written, model=none) -%}
@@ -147,7 +154,8 @@ figure_id in (
     many as the built rows, and then builds its hash table on the ten million built rows (12 s,
     spilling 0.8 GB to disk) rather than on the hundred touched facts (0.3 s): the whole query
     took 9-11 s against 1.9 s with the sides as written (benchmarks/RESULTS.md). Set for that
-    model's statements only: its post-hook sets DuckDB's choice back. -#}
+    model's statements only: its post-hook sets DuckDB's choice back (should the model fail
+    before it, the setting ends with the dbt invocation's connection). -#}
 {% macro join_sides_as_written() -%}
 set disabled_optimizers = 'build_side_probe_side'
 {%- endmacro %}

@@ -5,6 +5,7 @@ from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
@@ -212,17 +213,14 @@ def _pandera_sample(conn) -> tuple[int, pd.DataFrame]:
 def audited_through(conn, every_row: bool) -> datetime | None:
     """The time up to which every loaded figure passed the SQL audit under the contract as it
     is (folder_files.contract_hash: its rules and the seeds); None: audit every row."""
-    if (
-        every_row
-        or not conn.execute(
-            "select count(*) from duckdb_tables() where database_name = current_database() "
-            "and schema_name = 'meta' and table_name = 'audited_figures'"
-        ).fetchall()[0][0]
-    ):
+    if every_row:
         return None
-    found = conn.execute(
-        f"select loaded_through from {AUDITED} where contract_hash = ?", [contract_hash()]
-    ).fetchall()
+    try:
+        found = conn.execute(
+            f"select loaded_through from {AUDITED} where contract_hash = ?", [contract_hash()]
+        ).fetchall()
+    except duckdb.CatalogException:  # no audit passed in this warehouse yet
+        return None
     return found[0][0] if found else None
 
 

@@ -35,8 +35,7 @@
 {#- rendered whatever the flags, so that dbt records the models the condition reads -#}
 {%- set written_condition = written_rows_condition(written, model) -%}
 {%- set written_rows = written_condition if not flags.FULL_REFRESH else none -%}
-{%- set written_column = {"business_lines": "business_id", "derived_figures": "business_id",
-                          "figures": "figure_id"}.get(written) -%}
+{%- set written_column = written_rows_column(written) -%}
 
 {%- set keys = [] -%}
 {%- if primary_key is not none -%}
