@@ -55,7 +55,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import generate
-from orchestration.paths import DBT_BUILD, PROJECT_ROOT
+from orchestration.paths import DBT_BUILD, PROJECT_ROOT, dbt_process
 
 BENCH_DIR = PROJECT_ROOT / ".bench"
 CORPORA = BENCH_DIR / "corpus"
@@ -130,8 +130,16 @@ class Measured:
     sampler: TreeSampler = field(repr=False)
 
 
-def measure(label: str, command: Sequence[str], env: dict, log: Path, timeout: float) -> Measured:
-    """Run `command` to its end (or kill it after `timeout`), with its time and peak memory."""
+def measure(
+    label: str,
+    command: Sequence[str],
+    env: dict,
+    log: Path,
+    timeout: float,
+    cwd: Path | str = PROJECT_ROOT,
+) -> Measured:
+    """Run `command` in `cwd` to its end (or kill it after `timeout`), with its time and peak
+    memory."""
     load = os.getloadavg()[0]
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
@@ -141,7 +149,7 @@ def measure(label: str, command: Sequence[str], env: dict, log: Path, timeout: f
         process = subprocess.Popen(
             command,
             env=env,
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -471,14 +479,15 @@ def bench_size(
     project = env["DBT_PROJECT_DIR"]
     # in full, as the first run above built: the build `make run` is compared with
     dbt = [str(BIN / "dbt"), *DBT_BUILD, "--full-refresh", "--project-dir", project]
-    env_dbt = {**env, "DBT_PROFILES_DIR": project}
-    # Untimed: a parse against this path, so that the timed build finds its partial parse valid
-    # (the runs above parsed for the build copy's path; dbt keys its parse on the path).
+    # started as a run's dbt is (orchestration/paths.py, dbt_process): the same profile
+    folder, env_dbt = dbt_process(PROJECT_ROOT, {**env, "DBT_PROFILES_DIR": project})
+    # Untimed: a parse, so that the timed build finds its partial parse valid whatever ran last
+    # in the target folder (dbt keys its parse on the profile, which names the file).
     subprocess.run(
         [str(BIN / "dbt"), "parse", "--quiet", "--project-dir", project],
-        env=env_dbt, cwd=PROJECT_ROOT, check=False, stdout=subprocess.DEVNULL,
+        env=env_dbt, cwd=folder, check=False, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    bare = measure("dbt build", dbt, env_dbt, log, timeout)
+    bare = measure("dbt build", dbt, env_dbt, log, timeout, cwd=folder)
     print(f"  bare dbt build: {bare.seconds:.1f} s", flush=True)
     rows.append(
         _from(bare, "bare `dbt build --full-refresh`", figures, "same project, loaded warehouse")
@@ -489,7 +498,7 @@ def bench_size(
             [str(BIN / "dbt"), "compile", "--quiet", "--full-refresh", "--project-dir", project,
              "--target-path", str(compiled.parent)],
             env=env_dbt,
-            cwd=PROJECT_ROOT, check=False, stdout=subprocess.DEVNULL,
+            cwd=folder, check=False, stdout=subprocess.DEVNULL,
         )  # fmt: skip
     if not compiled.exists():
         rows.append(Row("floor", None, figures, note="`dbt compile` failed: see the log"))

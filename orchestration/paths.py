@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,36 @@ def dbt_executable() -> str:
     """The dbt installed beside this Python (the project's venv), else whatever PATH finds."""
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.is_file() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_process(cwd: str | os.PathLike, env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The folder to start dbt in, and its environment, for dbt to open the warehouse file by
+    its name alone, instead of starting in `cwd` with `env`.
+
+    dbt keeps its parse for the next command (target/partial_parse.msgpack) only while its
+    profile is unchanged, and the profile's `path` is $WAREHOUSE_PATH: a parse made for one path
+    is thrown away for any other, and the command parses the whole project again. So dbt starts
+    in the warehouse file's folder with $WAREHOUSE_PATH its name (which stays in the profile: it
+    names the database in compiled queries), the project and profiles folders in dbt's own
+    variables: one parse then serves a warehouse.duckdb wherever it is (a WAREHOUSE_PATH set
+    after `make` prepared the parse, the tests', the benchmarks'). Paths in dbt's arguments
+    must be absolute. Without a warehouse file (MotherDuck, or no $WAREHOUSE_PATH: the
+    profile's default), `cwd` and `env` are returned as they are."""
+    env = dict(env)
+    here = os.path.abspath(cwd)
+    location = env.get(WAREHOUSE_ENV) or ""
+    if not location or is_motherduck(location) or env.get(TARGET_ENV) == MOTHERDUCK_TARGET:
+        return here, env
+    file = os.path.normpath(os.path.join(here, location))  # as dbt started here would open it
+    for name in ("DBT_PROJECT_DIR", "DBT_PROFILES_DIR", "DBT_LOG_PATH"):
+        if env.get(name):
+            env[name] = os.path.join(here, env[name])
+    if not env.get("DBT_PROJECT_DIR"):
+        env["DBT_PROJECT_DIR"] = here
+    if not env.get("DBT_PROFILES_DIR") and os.path.isfile(os.path.join(here, "profiles.yml")):
+        env["DBT_PROFILES_DIR"] = here  # where dbt, started here, would have found it
+    env[WAREHOUSE_ENV] = os.path.basename(file)
+    return os.path.dirname(file), env
 
 
 # What runs start instead of dbt: dbt as a child that dies with the run (orchestration/bin/dbt).

@@ -14,17 +14,21 @@ import os
 import subprocess
 import sys
 
-from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV, dbt_executable, warehouse_location
+from orchestration.paths import (
+    DBT_PROJECT_DIR,
+    WAREHOUSE_ENV,
+    dbt_executable,
+    dbt_process,
+    warehouse_location,
+)
 
 
 def prepare() -> None:
-    """Parse the project with the profile the runs use."""
-    subprocess.run(
-        [dbt_executable(), "parse", "--quiet"],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, WAREHOUSE_ENV: warehouse_location()},
-        check=True,
-    )
+    """Parse the project with the profile the runs use: the warehouse file named as their dbt
+    opens it (paths.dbt_process). The parse opens no database: dbt starts in the project,
+    where the warehouse's folder may not exist yet."""
+    _folder, env = dbt_process(DBT_PROJECT_DIR, {**os.environ, WAREHOUSE_ENV: warehouse_location()})
+    subprocess.run([dbt_executable(), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, env=env, check=True)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,19 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
+def copy_built(built_warehouse: Path, folder: Path) -> tuple[Path, Path]:
+    """A private copy of the seed's built folder (built_warehouse: the warehouse, its published
+    build, its raw/), for a test whose first run would be that build: (warehouse, raw)."""
+    shutil.copytree(
+        built_warehouse.parent,
+        folder,
+        symlinks=True,  # the published snapshot's stable paths stay links into builds/
+        ignore=shutil.ignore_patterns("*.lock"),
+        dirs_exist_ok=True,
+    )
+    return folder / built_warehouse.name, folder / "raw"
+
+
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory) -> Path:
     """The seed data, run once through the whole pipeline; shared by read-only tests."""

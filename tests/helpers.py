@@ -15,7 +15,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT, RAW_DIR_ENV, WAREHOUSE_ENV
+from orchestration.paths import (
+    DBT_PROJECT_DIR,
+    PROJECT_ROOT,
+    RAW_DIR_ENV,
+    WAREHOUSE_ENV,
+    dbt_process,
+    dbt_target_dir,
+)
 
 BIN = Path(sys.executable).parent
 HANG_GUARD = 300  # seconds: only stops a broken test from hanging the suite
@@ -183,13 +190,36 @@ def png_text(png: bytes) -> dict[str, str]:
     return found
 
 
+def prepared_target(target: Path) -> Path:
+    """A dbt target folder of its own holding the parse `make` prepared (here the worker's,
+    tests/conftest.py), so that a dbt command in it parses nothing, as a run's does."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "partial_parse.msgpack"):
+        shutil.copy2(dbt_target_dir() / name, target / name)
+    return target
+
+
+def dbt(args: list[str], warehouse: Path, target: Path, **run) -> subprocess.CompletedProcess:
+    """`dbt <args>` on `warehouse`, its artifacts in `target` (prepared_target), started as a
+    run's dbt starts (orchestration/paths.py, dbt_process): its completed process."""
+    folder, env = dbt_process(
+        DBT_PROJECT_DIR,
+        {**os.environ, WAREHOUSE_ENV: str(warehouse), "DBT_TARGET_PATH": str(target)},
+    )
+    prepared_target(target)
+    return subprocess.run(
+        [str(BIN / "dbt"), *args], cwd=folder, env=env, capture_output=True, check=False, **run
+    )
+
+
 def broken_build(
     built_warehouse: Path, tmp_path: Path, sql: str, select: str, full_refresh: bool = True
 ) -> tuple[Path, dict]:
     """Copy the warehouse, break it with `sql`, `dbt build --select` on it (by default with
     --full-refresh: rows edited in place are no new source version, which an incremental build
     passes over, docs/operations.md "Incremental builds"): (copy, results by test or model name)."""
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "broken" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
     shutil.copy(built_warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as conn:
         # the loader's NOT NULL constraints on raw.figures would stop some of the faults
@@ -199,13 +229,7 @@ def broken_build(
         conn.execute(sql)
     target = tmp_path / "target"
     refresh = ["--full-refresh"] if full_refresh else []
-    subprocess.run(
-        ["dbt", "build", *refresh, "--select", select, "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
-        capture_output=True,
-        check=False,
-    )
+    dbt(["build", *refresh, "--select", select], warehouse, target)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return warehouse, {r["unique_id"].split(".")[2]: r for r in results}
 

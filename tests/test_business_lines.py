@@ -111,7 +111,7 @@ def test_a_later_source_joins_the_series_of_the_business_it_names_its_own_way(tm
     raw = raw_with(tmp_path, QUARTER)
     figures = raw / QUARTER.name / "figures.csv"
     figures.write_text(figures.read_text(encoding="utf-8") + UNLISTED_ROW, encoding="utf-8")
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     result = run_warehouse(warehouse, raw)
     assert result.success
     # the unlisted business is the one thing the checks warn of (a warning, not a failure)

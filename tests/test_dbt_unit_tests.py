@@ -5,24 +5,16 @@ run here, where the code changes.
 """
 
 import json
-import os
 import shutil
-import subprocess
 
-from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
+from tests.helpers import dbt
 
 
 def test_every_dbt_unit_test_passes(built_warehouse, tmp_path):
     # dbt types the given rows from the upstream relations, so it needs a built warehouse: a copy.
     warehouse = shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
     target = tmp_path / "target"
-    result = subprocess.run(
-        ["dbt", "test", "--select", "test_type:unit", "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
-        capture_output=True,
-        text=True,
-    )
+    result = dbt(["test", "--select", "test_type:unit"], warehouse, target, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
     assert {r["status"] for r in results} == {"pass"}

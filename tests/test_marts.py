@@ -13,7 +13,7 @@ import pytest
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from orchestration.run import dbt_failures
 from tests.conftest import copy_raw, failed_checks, query, run_warehouse
-from tests.helpers import broken_build, failing_rows
+from tests.helpers import broken_build, dbt, failing_rows, prepared_target
 from tests.sources import RESTATEMENT_CSV, RESTATEMENT_YAML
 
 pytestmark = pytest.mark.integration
@@ -139,7 +139,7 @@ def test_a_restating_source_is_kept_but_never_counted_twice(tmp_path, built_ware
     folder.mkdir()
     (folder / "source.yaml").write_text(RESTATEMENT_YAML, encoding="utf-8")
     (folder / "figures.csv").write_text(RESTATEMENT_CSV, encoding="utf-8")
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     result = run_warehouse(warehouse, raw)
     assert result.success and failed_checks(result) == []
 
@@ -187,7 +187,7 @@ def test_a_restating_source_is_kept_but_never_counted_twice(tmp_path, built_ware
 
 def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehouse, tmp_path):
     # what `make docs` runs, on a copy of a built warehouse and into a private target folder
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, warehouse)
     subprocess.run(
         [sys.executable, "-m", "orchestration.docs"],
@@ -195,7 +195,7 @@ def test_dbt_docs_show_the_marts_their_comments_and_the_exposures(built_warehous
         env={
             **os.environ,
             WAREHOUSE_ENV: str(warehouse),
-            "DBT_TARGET_PATH": str(tmp_path / "target"),
+            "DBT_TARGET_PATH": str(prepared_target(tmp_path / "target")),
         },
         check=True,
     )
@@ -278,7 +278,7 @@ def test_an_empty_load_fails_the_keys_of_the_fact_table(built_warehouse, tmp_pat
 
 
 def test_the_marts_refuse_a_null_key_or_a_value_outside_their_contract(built_warehouse, tmp_path):
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as conn:
         for change, error in [
@@ -295,7 +295,7 @@ def test_an_incremental_build_tests_the_rows_it_wrote(built_warehouse, tmp_path)
     changed and the derivations across lines (and any row sharing a key with them), and
     column_values_int_figures_joined the figures the latest build wrote (docs/operations.md,
     "Incremental builds"); a full refresh reads every row."""
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, warehouse)
     duplicated = [
         ("bilibili.games", "implied_prior_year_value"),  # the line the latest build changed
@@ -330,13 +330,7 @@ def test_an_incremental_build_tests_the_rows_it_wrote(built_warehouse, tmp_path)
         found = {}
         for test in ("keys_derived_figures", "column_values_int_figures_joined"):
             target = tmp_path / f"{test}{''.join(flags)}"
-            subprocess.run(
-                ["dbt", "build", "--select", test, *flags, "--target-path", str(target)],
-                cwd=DBT_PROJECT_DIR,
-                env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
-                capture_output=True,
-                check=False,
-            )
+            dbt(["build", "--select", test, *flags], warehouse, target)
             (result,) = json.loads((target / "run_results.json").read_text())["results"]
             found[test] = sorted(failing_rows(warehouse, result))
         return found

@@ -5,7 +5,14 @@ import re
 import pytest
 
 from orchestration.paths import PROJECT_ROOT
-from tests.conftest import SEED_FIGURES, copy_raw, failed_checks, query, run_warehouse
+from tests.conftest import (
+    SEED_FIGURES,
+    copy_built,
+    copy_raw,
+    failed_checks,
+    query,
+    run_warehouse,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +52,8 @@ def test_every_curated_figure_reaches_the_fact_table(built_warehouse):
     assert counts[2] == 0 and counts[3] >= 5
 
 
-def test_a_second_run_changes_nothing(tmp_path):
-    warehouse, raw = tmp_path / "w.duckdb", copy_raw(tmp_path / "raw")
+def test_a_second_run_changes_nothing(built_warehouse, tmp_path):
+    warehouse, raw = copy_built(built_warehouse, tmp_path)  # a first run of the seed
     tables = [
         "raw.sources",
         "raw.figures",
@@ -58,7 +65,6 @@ def test_a_second_run_changes_nothing(tmp_path):
         "marts.segment_rankings",
     ]
     sql = " union all ".join(f"select '{t}', count(*) from {t}" for t in tables)
-    assert run_warehouse(warehouse, raw).success
     first = query(warehouse, sql)
     assert run_warehouse(warehouse, raw).success
     assert query(warehouse, sql) == first
@@ -70,14 +76,16 @@ def test_a_bad_row_is_kept_and_reported_while_the_rest_builds(tmp_path):
     lines = figures.read_text(encoding="utf-8").splitlines()
     lines.append(lines[1].replace("hc250327-001", "hc250327-999").replace(",tencent,", ",tencnet,"))
     figures.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = run_warehouse(tmp_path / "w.duckdb", raw)
+    result = run_warehouse(tmp_path / "warehouse.duckdb", raw)
     assert result.success
     assert failed_checks(result) == ["figures_match_contract"]  # a warning, not a block
     ((reason, row),) = query(
-        tmp_path / "w.duckdb", "select reason, source_row from raw.figures_rejected"
+        tmp_path / "warehouse.duckdb", "select reason, source_row from raw.figures_rejected"
     )
     assert "company 'tencnet'" in reason and row == len(lines)
-    assert query(tmp_path / "w.duckdb", "select count(*) from marts.figures") == [(len(lines) - 2,)]
+    assert query(tmp_path / "warehouse.duckdb", "select count(*) from marts.figures") == [
+        (len(lines) - 2,)
+    ]
 
 
 def test_a_reconciliation_test_fails_when_the_parts_do_not_add_up(tmp_path):
@@ -90,7 +98,7 @@ def test_a_reconciliation_test_fails_when_the_parts_do_not_add_up(tmp_path):
     figures.write_text(text, encoding="utf-8")
     source = figures.parent / "source.yaml"  # the altered quotes are not in the article's text
     source.write_text(source.read_text(encoding="utf-8").replace("text:", "# text:"), "utf-8")
-    result = run_warehouse(tmp_path / "w.duckdb", raw)
+    result = run_warehouse(tmp_path / "warehouse.duckdb", raw)
     assert "assert_stated_parts_sum_to_stated_totals" in failed_checks(result)
 
 

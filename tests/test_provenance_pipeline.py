@@ -40,7 +40,7 @@ def test_the_seed_text_is_fully_covered_in_the_warehouse(built_warehouse):
 def test_a_second_source_reaches_the_marts_with_no_code_change(tmp_path):
     raw = copy_raw(tmp_path / "raw")
     shutil.copytree(FIXTURE, raw / FIXTURE.name)
-    warehouse = tmp_path / "w.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     result = run_warehouse(warehouse, raw)
     assert result.success and failed_checks(result) == []
     assert query(

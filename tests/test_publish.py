@@ -22,7 +22,7 @@ from orchestration.publish import CHART_FILE, DATABASE_FILE
 from orchestration.published_copy import mart_tables
 from orchestration.published_parquet import write_parquet
 from orchestration.snapshots import current_build
-from tests.conftest import copy_raw, failed_checks, query, run_warehouse
+from tests.conftest import copy_built, failed_checks, query, run_warehouse
 from tests.helpers import published_build_ids, source_part
 
 pytestmark = pytest.mark.integration
@@ -142,10 +142,8 @@ HOLDER = textwrap.dedent(
 )
 
 
-def test_a_reader_holding_the_published_copy_never_blocks_a_run(tmp_path):
-    raw = copy_raw(tmp_path / "raw")
-    warehouse = tmp_path / "w.duckdb"
-    assert run_warehouse(warehouse, raw).success
+def test_a_reader_holding_the_published_copy_never_blocks_a_run(built_warehouse, tmp_path):
+    warehouse, raw = copy_built(built_warehouse, tmp_path)  # a first run of the seed
     copy = tmp_path / "published" / DATABASE_FILE
 
     reader = subprocess.Popen(
@@ -251,10 +249,8 @@ os._exit(9)  # the session ends without a checkpoint: its WAL stays behind
 """
 
 
-def test_a_read_write_session_on_the_copy_never_alters_a_later_build(tmp_path):
-    raw = copy_raw(tmp_path / "raw")
-    warehouse = tmp_path / "w.duckdb"
-    assert run_warehouse(warehouse, raw).success
+def test_a_read_write_session_on_the_copy_never_alters_a_later_build(built_warehouse, tmp_path):
+    warehouse, raw = copy_built(built_warehouse, tmp_path)  # a first run of the seed
     published = tmp_path / "published"
     first = published_build_ids(published)
     subprocess.run([sys.executable, "-c", RW_SESSION, str(published / DATABASE_FILE)])
@@ -286,13 +282,11 @@ def test_the_files_of_a_build_are_read_only_and_carry_its_id(published):
     assert [p.name for p in published.glob("*.tmp")] == []
 
 
-def test_a_subset_run_publishes_nothing(tmp_path):
+def test_a_subset_run_publishes_nothing(built_warehouse, tmp_path):
     """Materializing some assets touches the working database only: the snapshot stays."""
     from orchestration.definitions import defs
 
-    raw = copy_raw(tmp_path / "raw")
-    warehouse = tmp_path / "w.duckdb"
-    assert run_warehouse(warehouse, raw).success
+    warehouse, raw = copy_built(built_warehouse, tmp_path)  # a first run of the seed
     published = tmp_path / "published"
     before = current_build(published).build_id
     with pytest.MonkeyPatch.context() as patch:

@@ -38,6 +38,29 @@ def env(tmp_path) -> dict[str, str]:
     return run_env(tmp_path, copy_raw(tmp_path / "raw"))
 
 
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    """A folder where `make run` built the seed: its raw/, warehouse, published build and Dagster
+    instance, copied by each test that starts after a first build."""
+    root = tmp_path_factory.mktemp("seeded")
+    first = make_run(run_env(root, copy_raw(root / "raw")))
+    assert first.returncode == 0, first.stderr
+    return root
+
+
+@pytest.fixture
+def built_env(seeded, tmp_path) -> dict[str, str]:
+    """`make run`'s environment on a private copy of `seeded`: the next run is a second one."""
+    shutil.copytree(
+        seeded,
+        tmp_path,
+        symlinks=True,  # the published snapshot's stable paths stay links into builds/
+        ignore=shutil.ignore_patterns("*.lock"),
+        dirs_exist_ok=True,
+    )
+    return run_env(tmp_path, tmp_path / "raw")
+
+
 def test_a_missing_raw_folder(tmp_path):
     result = make_run(run_env(tmp_path, tmp_path / "nowhere"))
     line = error_line(result)
@@ -63,9 +86,8 @@ def test_a_second_run_while_one_holds_the_lock(env):
     assert "wait for it to finish" in line
 
 
-def test_a_failing_dbt_test_is_named_and_readers_keep_the_last_build(env):
-    first = make_run(env)
-    assert first.returncode == 0, first.stderr
+def test_a_failing_dbt_test_is_named_and_readers_keep_the_last_build(built_env):
+    env = built_env
     publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
     before = current_build(publish).build_id
     raw = Path(env["RAW_DIR"])
@@ -163,10 +185,9 @@ def test_no_manifest(tmp_path, env):
     assert "the dbt manifest (dbt_project/target/manifest.json) is missing: `make run`" in line
 
 
-def test_ctrl_c_mid_run(env):
+def test_ctrl_c_mid_run(built_env):
     """Ctrl-C in a terminal: SIGINT to the run and every process it started (dbt included)."""
-    first = make_run(env)
-    assert first.returncode == 0, first.stderr
+    env = built_env
     publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
     before = current_build(publish).build_id
     process = subprocess.Popen(
@@ -194,12 +215,12 @@ def test_ctrl_c_mid_run(env):
     assert published_build_ids(publish) == {before}
 
 
-def test_nothing_changed_is_judged_against_the_published_build_whoever_made_it(env):
+def test_nothing_changed_is_judged_against_the_published_build_whoever_made_it(built_env):
     """`make run` skips only when the published build was made from raw/ and the code as they
-    are now, whether `make run` or a run from the UI made it."""
-    env = {k: v for k, v in env.items() if k != "FORCE"}
+    are now, whether `make run` (here the first build's) or a run from the UI made it; FORCE=1
+    runs anyway (test_a_run_parses_nothing_once_prepared)."""
+    env = {k: v for k, v in built_env.items() if k != "FORCE"}
     publish = Path(env["WAREHOUSE_PATH"]).parent / "published"
-    assert make_run(env).returncode == 0
     first = current_build(publish)
     again = make_run(env)
     assert again.returncode == 0
@@ -228,20 +249,26 @@ def test_nothing_changed_is_judged_against_the_published_build_whoever_made_it(e
     assert changed.returncode == 0 and "Running the warehouse job" in changed.stdout
     assert current_build(publish).build_id not in (first.build_id, second.build_id)
 
-    forced = make_run({**env, "FORCE": "1"})
-    assert forced.returncode == 0 and "Running the warehouse job" in forced.stdout
-
 
 def test_a_run_parses_nothing_once_prepared(env, tmp_path):
-    """`make` prepares dbt's parse: no run parses the project again."""
+    """`make` prepares dbt's parse: no run parses the project again, even into a warehouse in
+    another folder than the one `make` prepared for (dbt opens it by its name alone:
+    orchestration/paths.py, dbt_process)."""
     target = tmp_path / "target"
     env = {**env, "DBT_TARGET_PATH": str(target), "FORCE": "1"}
+    elsewhere = tmp_path / "elsewhere" / "warehouse.duckdb"
     subprocess.run(
-        [sys.executable, "-m", "orchestration.prepare"], env=env, cwd=PROJECT_ROOT, check=True
+        [sys.executable, "-m", "orchestration.prepare"],
+        env={**env, "WAREHOUSE_PATH": str(elsewhere)},
+        cwd=PROJECT_ROOT,
+        check=True,
     )
+    assert not elsewhere.parent.exists()  # the parse opens no database
     for _ in range(2):
         result = make_run(env)
         assert result.returncode == 0, result.stderr
+        # the second run too: FORCE=1 runs when nothing changed since the build
+        assert "Running the warehouse job" in result.stdout
         # dbt ran in the server the run started ahead of its step (orchestration/dbt_server.py)
         run_log = Path(env["DAGSTER_HOME"]) / "logs" / "last_run.log"
         assert "(dbt ran in the dbt server started with the run; exit code 0)" in (
