@@ -155,16 +155,23 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def copy_built(built_warehouse: Path, folder: Path) -> tuple[Path, Path]:
-    """A private copy of the seed's built folder (built_warehouse: the warehouse, its published
-    build, its raw/), for a test whose first run would be that build: (warehouse, raw)."""
+def copy_state(built: Path, folder: Path) -> Path:
+    """A private copy of a folder a run built (its warehouse, published builds, raw/ and, for
+    `make run`, Dagster instance), for a test to go on from: `folder`."""
     shutil.copytree(
-        built_warehouse.parent,
+        built,
         folder,
         symlinks=True,  # the published snapshot's stable paths stay links into builds/
         ignore=shutil.ignore_patterns("*.lock"),
         dirs_exist_ok=True,
     )
+    return folder
+
+
+def copy_built(built_warehouse: Path, folder: Path) -> tuple[Path, Path]:
+    """A private copy of the seed's built folder (built_warehouse), for a test whose first run
+    would be that build: (warehouse, raw)."""
+    copy_state(built_warehouse.parent, folder)
     return folder / built_warehouse.name, folder / "raw"
 
 

@@ -21,7 +21,7 @@ import pytest
 from orchestration.locking import held, lock_path
 from orchestration.paths import PROJECT_ROOT
 from orchestration.snapshots import current_build
-from tests.conftest import copy_raw
+from tests.conftest import copy_raw, copy_state
 from tests.helpers import (
     HANG_GUARD,
     cmdline,
@@ -51,14 +51,7 @@ def seeded(tmp_path_factory) -> Path:
 @pytest.fixture
 def built_env(seeded, tmp_path) -> dict[str, str]:
     """`make run`'s environment on a private copy of `seeded`: the next run is a second one."""
-    shutil.copytree(
-        seeded,
-        tmp_path,
-        symlinks=True,  # the published snapshot's stable paths stay links into builds/
-        ignore=shutil.ignore_patterns("*.lock"),
-        dirs_exist_ok=True,
-    )
-    return run_env(tmp_path, tmp_path / "raw")
+    return run_env(copy_state(seeded, tmp_path), tmp_path / "raw")
 
 
 def test_a_missing_raw_folder(tmp_path):
