@@ -35,17 +35,26 @@ _dagster_home = tempfile.mkdtemp(prefix="dagster-home-")
 os.environ["DAGSTER_HOME"] = _dagster_home
 atexit.register(shutil.rmtree, _dagster_home, True)
 
+
+def prepared_target(target: Path, prepared: Path | None = None) -> Path:
+    """A dbt target folder of its own holding the parse `make` prepared (in `prepared`, by
+    default this process's target folder), so that a dbt command in it parses nothing, as a
+    run's does."""
+    prepared = prepared or dbt_target_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json"):
+        if (prepared / name).exists():
+            shutil.copy2(prepared / name, target / name)
+    return target
+
+
 # Under pytest-xdist (make test, make test-fast) each worker process is a suite of its own: its dbt runs get
 # their own target folder, or two workers' dbt would write one partial parse and manifest at once.
 # Set before anything imports the dbt project (orchestration/transformation.py reads it).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if WORKER and not os.environ.get("DBT_TARGET_PATH"):
     os.environ["DBT_TARGET_PATH"] = f"target/{WORKER}"
-    _worker_target = DBT_PROJECT_DIR / "target" / WORKER
-    _worker_target.mkdir(parents=True, exist_ok=True)
-    for _name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json"):
-        if (DBT_PROJECT_DIR / "target" / _name).exists():
-            shutil.copy2(DBT_PROJECT_DIR / "target" / _name, _worker_target / _name)
+    prepared_target(DBT_PROJECT_DIR / "target" / WORKER, DBT_PROJECT_DIR / "target")
 
 # The seed source: tests copy this folder alone, never the whole of raw/, which grows by a
 # folder every quarter.

@@ -21,8 +21,8 @@ from orchestration.paths import (
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
     dbt_process,
-    dbt_target_dir,
 )
+from tests.conftest import prepared_target
 
 BIN = Path(sys.executable).parent
 HANG_GUARD = 300  # seconds: only stops a broken test from hanging the suite
@@ -188,15 +188,6 @@ def png_text(png: bytes) -> dict[str, str]:
             found[key.decode("latin-1")] = value.decode("latin-1")
         at += 12 + length
     return found
-
-
-def prepared_target(target: Path) -> Path:
-    """A dbt target folder of its own holding the parse `make` prepared (here the worker's,
-    tests/conftest.py), so that a dbt command in it parses nothing, as a run's does."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "partial_parse.msgpack"):
-        shutil.copy2(dbt_target_dir() / name, target / name)
-    return target
 
 
 def dbt(args: list[str], warehouse: Path, target: Path, **run) -> subprocess.CompletedProcess:

@@ -12,8 +12,8 @@ import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, WAREHOUSE_ENV
 from orchestration.run import dbt_failures
-from tests.conftest import copy_raw, failed_checks, query, run_warehouse
-from tests.helpers import broken_build, dbt, failing_rows, prepared_target
+from tests.conftest import copy_raw, failed_checks, prepared_target, query, run_warehouse
+from tests.helpers import broken_build, dbt, failing_rows
 from tests.sources import RESTATEMENT_CSV, RESTATEMENT_YAML
 
 pytestmark = pytest.mark.integration
