@@ -7,7 +7,8 @@ pointer). `published/marts` and `published/segment_revenue_chart` are one step, 
 run: it writes a new build folder (a DuckDB copy in a storage format duckdb 1.x reads, a
 folder of Parquet files per mart, the chart), each file carrying the id of the build that wrote
 it, and switches `current` to it only when every file is complete. The DuckDB copy is written
-from the previous build's when few figures changed since (orchestration/published_copy.py),
+from an earlier build's when few figures changed since (orchestration/published_copy.py: the
+file of the build this publish retires, moved rather than copied, when no reader holds it),
 and then each Parquet part with no new row and as many rows as before is the previous build's
 file, hard-linked (orchestration/published_parquet.py). It publishes only what a complete
 run built: a run of a subset of the assets (or a run whose upstream steps failed) leaves the
@@ -26,7 +27,7 @@ from orchestration import fingerprint, snapshots
 from orchestration.chart import write_chart
 from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
-from orchestration.published_copy import FROM_PREVIOUS, figures_built_at, write_published_copy
+from orchestration.published_copy import PATCHED_WAYS, figures_built_at, write_published_copy
 from orchestration.published_parquet import write_parquet
 from orchestration.transformation import warehouse_dbt_models
 
@@ -145,7 +146,12 @@ def published_snapshot(
         # DuckDB write the copy and the Parquet files with all its threads.
         conn.execute("set preserve_insertion_order = false")
         counts, written = write_published_copy(
-            conn, partial / DATABASE_FILE, version, build, previous
+            conn,
+            partial / DATABASE_FILE,
+            version,
+            build,
+            previous,
+            snapshots.retiring_build(folder),
         )
         snapshots.pause_point("copy", folder, context.run.tags)
         parquet, parquet_written = write_parquet(
@@ -153,7 +159,7 @@ def published_snapshot(
             partial / snapshots.PARQUET_DIR,
             list(counts),
             build_id,
-            previous if written == FROM_PREVIOUS else None,
+            previous if written in PATCHED_WAYS else None,
             pause=lambda: snapshots.pause_point("parquet", folder, context.run.tags),
         )
         chart = write_chart(conn, partial, build_id)

@@ -6,7 +6,10 @@ the snapshot of the last complete, successful build:
   <publish dir>/builds/<build_id>/   giants.duckdb, parquet/<mart>/*.parquet, segment_revenue.png,
                                      build.json; files read-only, written once, never changed
                                      (a Parquet file no row of which changed is a hard link to
-                                     the previous build's: orchestration/published_parquet.py)
+                                     the previous build's: orchestration/published_parquet.py;
+                                     the DuckDB file of the build a publish deletes may be moved
+                                     into the new build and brought up to date, when no reader
+                                     holds it: orchestration/published_copy.py)
   <publish dir>/current             a symlink to builds/<build_id>: replaced in one rename
   <publish dir>/giants.duckdb       -> current/giants.duckdb    stable paths for BI tools
   <publish dir>/parquet             -> current/parquet
@@ -85,7 +88,26 @@ def write_build_info(folder: Path, info: dict) -> None:
 
 def current_build(publish_dir: Path) -> Build | None:
     """The build readers see now, if there is one whose files are all in place."""
-    folder = publish_dir / CURRENT
+    return read_build(publish_dir / CURRENT)
+
+
+def retiring_build(publish_dir: Path) -> Build | None:
+    """The build the next publish deletes (`clean`: the oldest of BUILDS_KEPT), if there is one
+    whose files are all in place: its database file can become the next build's
+    (orchestration/published_copy.py) instead of a copy of the current one."""
+    builds = publish_dir / BUILDS
+    current = read_build(publish_dir / CURRENT)
+    if current is None or not builds.is_dir():
+        return None
+    finished = sorted(p.name for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
+    others = [name for name in finished if name != current.folder.name]
+    if len(others) < BUILDS_KEPT - 1:
+        return None
+    return read_build(builds / others[0])
+
+
+def read_build(folder: Path) -> Build | None:
+    """The build in `folder` (a build folder, or the `current` link), if its files are in place."""
     try:
         info = json.loads((folder / BUILD_INFO).read_text())
     except (OSError, ValueError):

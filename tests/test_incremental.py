@@ -3,7 +3,8 @@
 One scenario, built once for the module: the seed, a quarter's source and a source with a
 business line of its own in full; then a source that restates seed facts (one with another
 value), added incrementally; then that source revised, the quarter's source removed and a source
-added that states the line of its own first (by id), incrementally too. A full build of the same
+added that states the line of its own first (by id), incrementally too; then one more source, in
+a build whose DuckDB copy is the first build's file brought up to date. A full build of the same
 raw/ in a new warehouse must hold the same rows in every mart, in the warehouse, in the published
 copy and in its Parquet files.
 """
@@ -23,6 +24,7 @@ from orchestration.snapshots import current_build
 from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
 from tests.helpers import broken_build, failing_rows, source_part
 from tests.sources import (
+    FIXTURE,
     FIXTURES,
     MOVED_LINE,
     MOVED_LINE_CSV,
@@ -134,6 +136,17 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     changed.append(changed_lines(warehouse))
     third = current_build(warehouse.parent / "published")
 
+    # a fourth build retires the first (snapshots.BUILDS_KEPT): its DuckDB file, moved, is
+    # brought up to date with what the three builds since changed
+    first_file = first.database.stat().st_ino
+    first_inodes = {
+        str(path.relative_to(first.folder)): path.stat().st_ino
+        for path in first.folder.rglob("*.parquet")
+    }
+    shutil.copytree(FIXTURE, raw / FIXTURE.name)
+    modes.append(build(warehouse, raw))
+    fourth = current_build(warehouse.parent / "published")
+
     full = root / "full" / "warehouse.duckdb"
     full_mode = build(full, raw)
     return SimpleNamespace(
@@ -152,6 +165,9 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         first=first,
         second=second,
         third=third,
+        fourth=fourth,
+        first_file=first_file,
+        first_inodes=first_inodes,
     )
 
 
@@ -199,8 +215,12 @@ def test_a_run_after_a_complete_build_is_incremental(scenario):
         "full, in full",
         "incremental, from the previous build",
         "incremental, from the previous build",
+        "incremental, from a retired build's file",
     ]
     assert scenario.full_mode == "full, in full"
+    # the first build's DuckDB file became the fourth's (moved, not copied), and its folder went
+    assert scenario.fourth.database.stat().st_ino == scenario.first_file
+    assert not scenario.first.folder.exists()
     # the second run wrote the new source's rows and the seed's statements of the same facts
     # only: the rest kept the first run's build time
     assert scenario.built_at_batches == 2
@@ -297,9 +317,9 @@ def test_parquet_parts_no_change_touched_are_the_previous_build_s_files(scenario
         (mart, f"{p}.parquet") for mart in by_line for p in lines
     }
     assert kept, "no part was kept"
-    for mart, name in kept:
-        then, now = (b.folder / "parquet" / mart / name for b in (first, second))
-        assert then.stat().st_ino == now.stat().st_ino, name
+    for mart, name in kept:  # (the first build's folder went with the fourth build)
+        now = second.folder / "parquet" / mart / name
+        assert scenario.first_inodes[f"parquet/{mart}/{name}"] == now.stat().st_ino, name
     # the seed's figures hold the statements the new source re-ranked: written again
     assert {e["file"] for e in second.parquet["figures"] if e["build_id"] == second.build_id} == {
         f"{p}.parquet" for p in written

@@ -19,7 +19,12 @@ import sqlalchemy as sa
 from orchestration import snapshots
 from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
-from orchestration.published_copy import mart_tables
+from orchestration.published_copy import (
+    FROM_PREVIOUS,
+    FROM_RETIRING,
+    mart_tables,
+    write_published_copy,
+)
 from orchestration.published_parquet import write_parquet
 from orchestration.snapshots import current_build
 from tests.conftest import copy_built, failed_checks, query, run_warehouse
@@ -346,3 +351,55 @@ def test_a_part_gone_from_the_previous_build_is_written_again(built_warehouse, p
     with duckdb.connect() as conn:
         (count,) = conn.execute(f"select count(*) from '{target}/figures/*.parquet'").fetchone()
     assert count == query(built_warehouse, "select count(*) from marts.figures")[0][0]
+
+
+def test_the_file_of_a_retired_build_is_taken_only_when_no_reader_holds_it(
+    built_warehouse, published, tmp_path
+):
+    """A publish moves the DuckDB file of the build it retires into the new build rather than
+    copy the current one; a reader still holding that file keeps it as it was, and the publish
+    copies the previous build's instead."""
+    build = current_build(published)
+    folders = {}
+    for name in ("retiring", "previous"):
+        folders[name] = tmp_path / "builds" / name
+        shutil.copytree(build.folder, folders[name])
+    retiring, previous = (dataclasses.replace(build, folder=folders[n]) for n in folders)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    record = {**dataclasses.asdict(build), "build_id": "next", "run_id": "next"}
+    held = retiring.database.read_bytes()
+
+    def publish(target: Path) -> tuple[dict[str, int], str]:
+        with duckdb.connect(str(warehouse)) as conn:
+            return write_published_copy(
+                conn, target, build.storage_version, record, previous, retiring
+            )
+
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(retiring.database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = int(reader.stdout.readline())
+        counts, how = publish(tmp_path / "held.duckdb")
+        assert how == FROM_PREVIOUS
+        # the reader's file: where it was, read-only, not a byte changed, still readable
+        assert retiring.database.read_bytes() == held
+        assert stat.S_IMODE(retiring.database.stat().st_mode) == 0o444
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert int(reader.stdout.readline()) == before
+    finally:
+        reader.kill()
+        reader.wait()
+
+    # the reader gone, the next publish takes the file (the same inode, brought up to date)
+    inode = retiring.database.stat().st_ino
+    taken = tmp_path / "taken.duckdb"
+    assert publish(taken) == (counts, FROM_RETIRING)
+    assert taken.stat().st_ino == inode and not retiring.database.exists()
+    assert query(taken, "select build_id from meta.build") == [("next",)]
+    assert query(taken, "select count(*) from marts.figures") == [(before,)]
