@@ -48,6 +48,7 @@ from orchestration.published_copy import (
     current_database,
     derivations_across_lines,
     mart_columns,
+    mart_rows,
     quote,
     still_in_mart,
 )
@@ -257,7 +258,8 @@ def _patch_by_line(
     previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
     files = [(path, part) for path, part in paths.items() if part in parts and part != ACROSS_LINES]
     rows = [
-        f"select m.*, w.idx as __part from marts.{table} m join {CHANGED} c using (business_id) "
+        f"select m.*, w.idx as __part from {mart_rows(table, f'business_id in {changed}')} m "
+        f"join {CHANGED} c using (business_id) "
         f"join {WRITING} w on w.part = c.part" + (f" where not {_across()}" if across else "")
     ]
     if files:
@@ -270,8 +272,8 @@ def _patch_by_line(
         )
     if across:
         rows.append(
-            f"select m.*, w.idx as __part from marts.{table} m join {WRITING} w "
-            f"on w.part = {quote(ACROSS_LINES)} where {_across()}"
+            f"select m.*, w.idx as __part from {mart_rows(table, _across())} m "
+            f"join {WRITING} w on w.part = {quote(ACROSS_LINES)}"
         )
     return kept + _copy_parts(conn, folder, table, parts, " union all ".join(rows), build_id)
 
@@ -302,8 +304,8 @@ def _patch_figures(
     _writing(conn, parts)
     joins, expression = part_of(FIGURES)
     rows = [
-        f"select m.*, w.idx as __part from marts.{FIGURES} m {joins} "
-        f"join {WRITING} w on w.part = {expression} where m.figure_id in {CHANGED_FIGURES}"
+        f"select m.*, w.idx as __part from {mart_rows(FIGURES, f'figure_id in {CHANGED_FIGURES}')} "
+        f"m {joins} join {WRITING} w on w.part = {expression}"
     ]
     parameters = [since]
     if files:
