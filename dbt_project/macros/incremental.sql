@@ -54,6 +54,27 @@ cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 (select business_id from {{ changed }} where built_at = {{ this_build_started_at() }})
 {%- endmacro %}
 
+{#- The rows of a table (not a view) that belong to the business lines an incremental build
+    changed, as a subquery. Their business_id is scanned first and their other columns are read
+    by row id for those rows alone: a filter on a few lines of ten million rows otherwise reads
+    every column of every row (benchmarks/RESULTS.md). -#}
+{% macro rows_of_changed_lines(relation, changed) -%}
+(select * from {{ relation }} where rowid in (
+    select rowid from {{ relation }} where business_id in {{ changed_business_lines(changed) }}
+))
+{%- endmacro %}
+
+{#- int_figures_latest's rule: the statement of a fact that wins (int_figures_joined ranks them). -#}
+{% macro is_latest_statement() -%}
+statement_rank = 1
+{%- endmacro %}
+
+{#- The rows of int_figures_latest (a view, which has no row ids) of the lines an incremental
+    build changed, read from int_figures_joined by row id. -#}
+{% macro latest_figures_of_changed_lines(joined, changed) -%}
+(select * from {{ rows_of_changed_lines(joined, changed) }} where {{ is_latest_statement() }})
+{%- endmacro %}
+
 {#- int_figures_joined's pre-hook: before its rows of gone versions are replaced or deleted, the
     business lines they belong to are noted as changed by this build (int_changed_business_lines
     adds the lines of the rows the build writes). A line can lose rows and gain none: a source

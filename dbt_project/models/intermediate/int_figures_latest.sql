@@ -9,7 +9,7 @@ with figures as (
 
 latest as (
 
-    select * from figures where statement_rank = 1
+    select * from figures where {{ is_latest_statement() }}
 
 )
 

@@ -8,7 +8,7 @@
 --
 -- Incremental by business line: a build writes again the rows of the lines it changed
 -- (int_changed_business_lines), since a line's rows depend on its own figures alone.
--- depends_on: {{ ref('int_changed_business_lines') }}
+-- depends_on: {{ ref('int_changed_business_lines') }}, {{ ref('int_figures_joined') }}
 {{
     config(
         materialized='incremental',
@@ -19,9 +19,10 @@
 }}
 with latest as (
 
-    select * from {{ ref('int_figures_latest') }}
     {% if is_incremental() %}
-    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    select * from {{ latest_figures_of_changed_lines(ref('int_figures_joined'), ref('int_changed_business_lines')) }}
+    {% else %}
+    select * from {{ ref('int_figures_latest') }}
     {% endif %}
 
 ),

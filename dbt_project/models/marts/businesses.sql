@@ -43,9 +43,10 @@ segments as (
 
 figures as (
 
-    select * from {{ ref('int_figures_joined') }}
     {% if is_incremental() %}
-    where business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    select * from {{ rows_of_changed_lines(ref('int_figures_joined'), ref('int_changed_business_lines')) }}
+    {% else %}
+    select * from {{ ref('int_figures_joined') }}
     {% endif %}
 
 ),

@@ -6,7 +6,7 @@
 --
 -- Incremental by business line: a build writes again the rows of the lines it changed
 -- (int_changed_business_lines), since a line's rows depend on its own figures alone.
--- depends_on: {{ ref('int_changed_business_lines') }}
+-- depends_on: {{ ref('int_changed_business_lines') }}, {{ ref('int_figures_joined') }}
 {{
     config(
         materialized='incremental',
@@ -17,11 +17,12 @@
 }}
 with revenue_figures as (
 
-    select * from {{ ref('int_figures_latest') }}
-    where metric_id = 'revenue'
     {% if is_incremental() %}
-        and business_id in {{ changed_business_lines(ref('int_changed_business_lines')) }}
+    select * from {{ latest_figures_of_changed_lines(ref('int_figures_joined'), ref('int_changed_business_lines')) }}
+    {% else %}
+    select * from {{ ref('int_figures_latest') }}
     {% endif %}
+    where metric_id = 'revenue'
 
 ),
 
