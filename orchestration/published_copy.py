@@ -5,12 +5,12 @@ two ways:
 
 - in full: every table copied from the warehouse into a new file;
 - from an earlier build: its file, the other marts replaced, and only the rows that changed
-  since that build deleted and written again: in
-  `marts.figures` the figures whose `int_figures_joined.built_at` (the dbt invocation that last
-  wrote each: dbt_project/models/intermediate/int_figures_joined.sql) is later than the time the
-  previous build recorded, and the figures that left the warehouse; in the marts built by
-  business line, the rows of the lines `int_changed_business_lines` lists since that time (and
-  the derived figures computed across lines).
+  since that build deleted and written again: in `marts.figures` the figures whose
+  `int_figures_joined.built_at` (the dbt invocation that last wrote each:
+  dbt_project/models/intermediate/int_figures_joined.sql) is later than the time the earlier
+  build recorded, and the figures that left the warehouse; in the marts built by business line,
+  the rows of the lines `int_changed_business_lines` lists since that time (and the derived
+  figures computed across lines).
   DuckDB keeps the storage format of a file it opens, so the copy stays readable by duckdb 1.x.
 
   The earlier build is, when there is one, the build this publish retires (the oldest of the
@@ -82,8 +82,8 @@ def still_in_mart(sources: str) -> str:
 def mart_rows(table: str, condition: str) -> str:
     """The rows of marts.<table> meeting `condition`, as a subquery: the condition's columns are
     scanned first, and the other columns read for the matching rows alone, by row id. A filter
-    on a few rows of ten million reads every column of every row otherwise (`business_series`:
-    1.1-1.3 s against 0.3-0.4 s, benchmarks/RESULTS.md)."""
+    on a few rows of ten million reads every column of every row otherwise (benchmarks/RESULTS.md,
+    "A build retired instead of a file copied")."""
     return (
         f"(select * from marts.{table} where rowid in "
         f"(select m.rowid from marts.{table} m where {condition}))"
