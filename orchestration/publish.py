@@ -151,7 +151,7 @@ def published_snapshot(
             version,
             build,
             previous,
-            snapshots.retiring_build(folder),
+            snapshots.retiring_build(folder, previous),
         )
         snapshots.pause_point("copy", folder, context.run.tags)
         parquet, parquet_written = write_parquet(

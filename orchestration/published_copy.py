@@ -68,7 +68,7 @@ def still_in_mart(sources: str) -> str:
     marts.figures, `sources` being the sources the mart holds. A figure leaves only with its
     source, or when its source is loaded again (this build wrote rows of it): only those
     sources' figures are looked up, not every figure (1.6 s against 0.4 s at ten million
-    figures). Parameters: the previous build's figures_built_at, twice."""
+    figures). Parameters: the earlier build's figures_built_at, twice."""
     written = (
         "(select distinct source_id from intermediate.int_figures_joined "
         "where built_at > ?::timestamp)"
@@ -211,14 +211,14 @@ def write_in_full(conn, target: Path, storage_version: str, build: dict) -> dict
         conn.execute("detach published")
 
 
-def can_patch(conn, previous: Build | None, storage_version: str) -> bool:
-    """Whether `previous` is a build this one can be written from (the module's rules)."""
-    if previous is None or not previous.figures_built_at or not previous.database.is_file():
+def can_patch(conn, earlier: Build | None, storage_version: str) -> bool:
+    """Whether `earlier` is a build this one can be written from (the module's rules)."""
+    if earlier is None or not earlier.figures_built_at or not earlier.database.is_file():
         return False
-    if previous.storage_version != storage_version:
+    if earlier.storage_version != storage_version:
         return False
     changed = conn.execute(
-        f"select count(*) from {CHANGED_FIGURES}", [previous.figures_built_at]
+        f"select count(*) from {CHANGED_FIGURES}", [earlier.figures_built_at]
     ).fetchall()[0][0]
     total = conn.execute(f"select count(*) from marts.{FIGURES}").fetchall()[0][0]
     return changed <= MOST_CHANGED * total
@@ -249,19 +249,19 @@ def take_file(conn, retiring: Build, target: Path) -> bool:
     return True
 
 
-def write_from_previous(
-    conn, target: Path, previous: Build, build: dict, retired: bool = False
+def write_from_earlier(
+    conn, target: Path, earlier: Build, build: dict, retired: bool = False
 ) -> dict[str, int] | None:
-    """An earlier build's file brought up to date at `target`: the file of `previous` copied,
+    """An earlier build's file brought up to date at `target`: the file of `earlier` copied,
     or with `retired`, moved (take_file). None (and no file) when it cannot be (a reader holds
     the retired file, its columns differ, or a count disagrees)."""
     tables = mart_tables(conn)
     target.unlink(missing_ok=True)
     if retired:
-        if not take_file(conn, previous, target):
+        if not take_file(conn, earlier, target):
             return None
     else:
-        shutil.copyfile(previous.database, target)
+        shutil.copyfile(earlier.database, target)
         os.chmod(target, 0o644)
         conn.execute(f"attach {quote(str(target))} as published")
     counts = None
@@ -279,7 +279,7 @@ def write_from_previous(
         conn.execute("checkpoint published")
         for table in (t for t in tables if t not in PATCHED):
             conn.execute(f"create table published.marts.{table} as from marts.{table}")
-        since = [previous.figures_built_at]
+        since = [earlier.figures_built_at]
         conn.execute(
             f"delete from published.marts.{FIGURES} where figure_id in {CHANGED_FIGURES} "
             f"or not {still_in_mart(f'(select distinct source_id from marts.{FIGURES})')}",
@@ -329,11 +329,11 @@ def write_published_copy(
     or of `previous` when the module's rules allow: ({table: rows}, how it was written:
     FROM_RETIRING, FROM_PREVIOUS or IN_FULL)."""
     if can_patch(conn, retiring, storage_version):
-        counts = write_from_previous(conn, target, retiring, build, retired=True)
+        counts = write_from_earlier(conn, target, retiring, build, retired=True)
         if counts is not None:
             return counts, FROM_RETIRING
     if can_patch(conn, previous, storage_version):
-        counts = write_from_previous(conn, target, previous, build)
+        counts = write_from_earlier(conn, target, previous, build)
         if counts is not None:
             return counts, FROM_PREVIOUS
     return write_in_full(conn, target, storage_version, build), IN_FULL

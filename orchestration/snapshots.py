@@ -91,19 +91,15 @@ def current_build(publish_dir: Path) -> Build | None:
     return read_build(publish_dir / CURRENT)
 
 
-def retiring_build(publish_dir: Path) -> Build | None:
-    """The build the next publish deletes (`clean`: the oldest of BUILDS_KEPT), if there is one
-    whose files are all in place: its database file can become the next build's
-    (orchestration/published_copy.py) instead of a copy of the current one."""
+def retiring_build(publish_dir: Path, current: Build | None) -> Build | None:
+    """The build the next publish deletes (`clean`, by the same rule), if there is one whose
+    files are all in place: its database file can become the next build's
+    (orchestration/published_copy.py) instead of a copy of `current`'s."""
     builds = publish_dir / BUILDS
-    current = read_build(publish_dir / CURRENT)
     if current is None or not builds.is_dir():
         return None
-    finished = sorted(p.name for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
-    others = [name for name in finished if name != current.folder.name]
-    if len(others) < BUILDS_KEPT - 1:
-        return None
-    return read_build(builds / others[0])
+    retired = [name for name in _beyond_kept(_finished(builds)) if name != current.folder.name]
+    return read_build(builds / retired[0]) if retired else None
 
 
 def read_build(folder: Path) -> Build | None:
@@ -201,6 +197,16 @@ def switch(publish_dir: Path, partial: Path, build_id: str) -> Path:
     return final
 
 
+def _finished(builds: Path) -> list[str]:
+    """The names of the finished builds in `builds`, oldest first (ids sort by time)."""
+    return sorted(p.name for p in builds.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _beyond_kept(earlier: list[str]) -> list[str]:
+    """Of the builds before the newest (oldest first), those beyond BUILDS_KEPT in all."""
+    return earlier[: max(0, len(earlier) - (BUILDS_KEPT - 1))]
+
+
 def clean(publish_dir: Path, keep: str) -> list[Path]:
     """Delete what no reader may use: builds beyond the newest kept, left partial builds, and
     WAL and temporary files of earlier sessions (a read-write session's WAL in a build folder,
@@ -210,12 +216,7 @@ def clean(publish_dir: Path, keep: str) -> list[Path]:
     """
     builds = publish_dir / BUILDS
     removed: list[Path] = []
-    finished = sorted(
-        (p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.name,
-    )
-    others = [p for p in finished if p.name != keep]
-    old = others[: max(0, len(others) - (BUILDS_KEPT - 1))]
+    old = [builds / name for name in _beyond_kept([n for n in _finished(builds) if n != keep])]
     leftovers = [p for p in builds.iterdir() if p.name.startswith(".")]
     for path in [*old, *leftovers]:
         remove_tree(path)
