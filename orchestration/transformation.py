@@ -9,7 +9,13 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration import build_state, chart, fingerprint
 from orchestration.locking import RunLock
-from orchestration.paths import DBT_BUILD, DBT_PROJECT_DIR, dbt_project_files, dbt_target_dir
+from orchestration.paths import (
+    DBT_BUILD,
+    DBT_INCREMENTAL_BUILD,
+    DBT_PROJECT_DIR,
+    dbt_project_files,
+    dbt_target_dir,
+)
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
 # the one dbt writes in one folder (the benchmarks use a private one).
@@ -68,7 +74,7 @@ def warehouse_dbt_models(
         mode = build_state.choose_mode(conn, context.run.tags, complete, project)
         build_state.forget(conn)
     context.log.info(f"dbt build, {mode.name}: {mode.reason}")
-    args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_BUILD
+    args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_INCREMENTAL_BUILD
     # dbt works in its own process while this one waits: import the publish step's matplotlib
     chart.import_in_background()
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds

@@ -11,6 +11,7 @@ copy and in its Parquet files.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ import duckdb
 import pytest
 
 from orchestration import build_state
+from orchestration.paths import dbt_target_dir
 from orchestration.publish import MARTS
 from orchestration.snapshots import current_build
 from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
@@ -41,12 +43,25 @@ pytestmark = pytest.mark.integration
 QUARTER = "synthetic-2025q1-tencent"
 RESTATEMENT = "synthetic-restatement-2025-08-29"
 SEED = SEED_SOURCE.name
+DBT_STEP = "warehouse_dbt_models"
 
 
-def build(warehouse: Path, raw: Path) -> str:
+def build(warehouse: Path, raw: Path, ran: list | None = None) -> str:
     """One run of the warehouse job: how its dbt build went (full or incremental) and how its
-    published copy was written (in full or from the previous build)."""
+    published copy was written (in full or from the previous build). `ran` gets the dbt
+    nodes it ran: (asset keys materialized, names of the tests evaluated)."""
     result = run_warehouse(warehouse, raw)
+    if ran is not None:
+        ran.append(
+            (
+                {m.asset_key for m in result.asset_materializations_for_node(DBT_STEP)},
+                {
+                    e.event_specific_data.check_name
+                    for e in result.all_events
+                    if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.step_key == DBT_STEP
+                },
+            )
+        )
     # the one warning expected: the line of its own (OWN_LINE) is a name no lookup lists
     unexpected = [c for c in failed_checks(result) if "is_conformed_business" not in c]
     assert result.success and unexpected == []
@@ -106,7 +121,8 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     folder.mkdir()
     (folder / "source.yaml").write_text(RESTATEMENT_YAML, encoding="utf-8")
     (folder / "figures.csv").write_text(RESTATEMENT_CSV, encoding="utf-8")
-    modes.append(build(warehouse, raw))
+    dbt_ran: list = []
+    modes.append(build(warehouse, raw, dbt_ran))
     second = current_build(warehouse.parent / "published")
     restated = query(
         warehouse,
@@ -148,7 +164,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     fourth = current_build(warehouse.parent / "published")
 
     full = root / "full" / "warehouse.duckdb"
-    full_mode = build(full, raw)
+    full_mode = build(full, raw, dbt_ran)
     return SimpleNamespace(
         raw=raw,
         warehouse=warehouse,
@@ -168,6 +184,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         fourth=fourth,
         first_file=first_file,
         first_inodes=first_inodes,
+        dbt_ran=dbt_ran,
     )
 
 
@@ -224,6 +241,31 @@ def test_a_run_after_a_complete_build_is_incremental(scenario):
     # the second run wrote the new source's rows and the seed's statements of the same facts
     # only: the rest kept the first run's build time
     assert scenario.built_at_batches == 2
+
+
+def test_an_incremental_build_leaves_out_the_seeds_and_the_tests_of_seeds_alone(scenario):
+    """The seeds are as the complete build under it loaded and tested them (a changed seed
+    changes the project's hash: a full build); every other node runs, a test of a model and a
+    seed too (orchestration/paths.py, DBT_INCREMENTAL_BUILD)."""
+    (incremental_assets, incremental_tests), (full_assets, full_tests) = scenario.dbt_ran
+    nodes = json.loads((dbt_target_dir() / "manifest.json").read_text())["nodes"]
+    seeds = {n["name"] for n in nodes.values() if n["resource_type"] == "seed"}
+    tests = {
+        n["name"]: n["depends_on"]["nodes"] for n in nodes.values() if n["resource_type"] == "test"
+    }
+    of_seeds_alone = {
+        name for name, parents in tests.items() if all(p.startswith("seed.") for p in parents)
+    }
+    of_a_seed_and_more = {
+        name
+        for name, parents in tests.items()
+        if any(p.startswith("seed.") for p in parents) and name not in of_seeds_alone
+    }
+    assert seeds and of_seeds_alone and of_a_seed_and_more  # else this test shows nothing
+    assert {key.path[-1] for key in full_assets} >= seeds
+    assert {key.path[-1] for key in full_assets - incremental_assets} == seeds
+    assert full_tests >= of_seeds_alone | of_a_seed_and_more
+    assert full_tests - incremental_tests == of_seeds_alone
 
 
 def test_a_new_source_re_ranks_the_statements_it_restates(scenario):

@@ -96,6 +96,12 @@ def check_rows(
         columns=["source_id", "text_zh", "text_en", "text_name"],
     ).astype(object)
     conn.register("_texts", texts)
+    if report.rows_read < OPTIMIZE_FROM_ROWS:
+        # A few rows, read by a view over raw.figures however large it is: read them once, with
+        # the optimizer (the filter reaches the scan), rather than once per query below, and
+        # unoptimized in the last one (a scan of every stored row, every column).
+        conn.execute(f"create or replace temp table {CHECKED} as select * from {relation}")
+        relation = CHECKED
     # Ids held by more than one row: the earliest source (in folder order) owns each of them.
     conn.execute(
         f"""
@@ -186,7 +192,10 @@ def check_rows(
             """
         ).df()
     conn.unregister("_texts")
-    conn.execute("drop table if exists _duplicate_ids; drop table if exists _flagged")
+    conn.execute(
+        f"drop table if exists _duplicate_ids; drop table if exists _flagged; "
+        f"drop table if exists {CHECKED}"
+    )
     rows = []
     texts = {f.source_id: f.text for f in folders if f.text}
     for row in flagged.itertuples(index=False):
@@ -228,6 +237,9 @@ def _optimizer(conn: duckdb.DuckDBPyConnection, size: int) -> Iterator[None]:
     finally:
         conn.execute("pragma enable_optimizer")
 
+
+# The rows of a small check, read once (check_rows).
+CHECKED = "_checked_rows"
 
 # The flag columns of the rules (contract_sql.flags) in the check's working table.
 COLUMN_FLAG, ROW_FLAG = "column_rule", "row_rule"
