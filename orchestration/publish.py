@@ -152,6 +152,7 @@ def published_snapshot(
             build,
             previous,
             snapshots.retiring_build(folder, previous),
+            note=context.log.info,
         )
         snapshots.pause_point("copy", folder, context.run.tags)
         parquet, parquet_written = write_parquet(

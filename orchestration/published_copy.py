@@ -31,6 +31,7 @@ import functools
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -224,42 +225,47 @@ def can_patch(conn, earlier: Build | None, storage_version: str) -> bool:
     return changed <= MOST_CHANGED * total
 
 
-def take_file(conn, retiring: Build, target: Path) -> bool:
+class NotPatched(Exception):
+    """Why an earlier build's file could not become this build's copy (the copy is then written
+    another way: write_published_copy)."""
+
+
+def take_file(conn, retiring: Build, target: Path) -> None:
     """Move the database file of a build being retired to `target` and attach it as
-    `published`, unless a reader holds it: then it is left where it was, and False."""
+    `published`, unless a reader holds it: then it is left where it was (NotPatched)."""
     source = retiring.database
-    if source.with_name(source.name + ".wal").exists():
-        return False  # a read-write session's changes are pending in it: not a build's file
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():  # a read-write session's changes are pending in it: not a build's file
+        raise NotPatched(f"a read-write session left {wal.name} beside it")
     folder = source.parent
     try:
         folder.chmod(0o755)
         os.replace(source, target)
-    except OSError:
-        return False
+    except OSError as error:
+        raise NotPatched(f"it could not be moved ({error.strerror})") from None
     os.chmod(target, 0o644)
     try:
         # DuckDB's lock on the file: a reader that opened it holds a shared lock until it
         # disconnects, and this attach then fails (the file itself is not touched).
         conn.execute(f"attach {quote(str(target))} as published")
-    except duckdb.Error:
+    except duckdb.Error as error:
         os.chmod(target, 0o444)
         os.replace(target, source)
         folder.chmod(0o555)
-        return False
-    return True
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise NotPatched(f"a reader holds it open ({first})") from None
 
 
 def write_from_earlier(
     conn, target: Path, earlier: Build, build: dict, retired: bool = False
-) -> dict[str, int] | None:
+) -> dict[str, int]:
     """An earlier build's file brought up to date at `target`: the file of `earlier` copied,
-    or with `retired`, moved (take_file). None (and no file) when it cannot be (a reader holds
-    the retired file, its columns differ, or a count disagrees)."""
+    or with `retired`, moved (take_file). NotPatched, saying why (and no file), when it cannot
+    be: a reader holds the retired file, its columns differ, or a count disagrees."""
     tables = mart_tables(conn)
     target.unlink(missing_ok=True)
     if retired:
-        if not take_file(conn, earlier, target):
-            return None
+        take_file(conn, earlier, target)
     else:
         shutil.copyfile(earlier.database, target)
         os.chmod(target, 0o644)
@@ -268,7 +274,7 @@ def write_from_earlier(
     try:
         here = current_database(conn)
         if any(mart_columns(conn, "published", t) != mart_columns(conn, here, t) for t in PATCHED):
-            return None
+            raise NotPatched("its marts' columns differ from this build's")
         # Dropped and checkpointed before they are written again, so the new rows reuse the old
         # rows' blocks: replaced in place, a table's old blocks stay in the file (a 100 MB file
         # grew to 151 MB by one replaced table of half its size).
@@ -305,7 +311,9 @@ def write_from_earlier(
             table: conn.execute(f"select count(*) from marts.{table}").fetchall()[0][0]
             for table in tables
         }
-        counts = written if written == expected else None
+        if written != expected:
+            raise NotPatched("its row counts, brought up to date, differ from the warehouse's")
+        counts = written
         return counts
     finally:
         conn.execute("detach published")
@@ -324,16 +332,20 @@ def write_published_copy(
     build: dict,
     previous: Build | None = None,
     retiring: Build | None = None,
+    note: Callable[[str], None] = lambda _: None,
 ) -> tuple[dict[str, int], str]:
     """Write the copy at `target`, from the file of `retiring` (the build this publish deletes)
     or of `previous` when the module's rules allow: ({table: rows}, how it was written:
-    FROM_RETIRING, FROM_PREVIOUS or IN_FULL)."""
-    if can_patch(conn, retiring, storage_version):
-        counts = write_from_earlier(conn, target, retiring, build, retired=True)
-        if counts is not None:
-            return counts, FROM_RETIRING
-    if can_patch(conn, previous, storage_version):
-        counts = write_from_earlier(conn, target, previous, build)
-        if counts is not None:
-            return counts, FROM_PREVIOUS
+    FROM_RETIRING, FROM_PREVIOUS or IN_FULL). An earlier build's file the rules allowed but
+    that could not be used is passed to `note`, with the reason (the run's log)."""
+    for earlier, retired, way in (
+        (retiring, True, FROM_RETIRING),
+        (previous, False, FROM_PREVIOUS),
+    ):
+        if can_patch(conn, earlier, storage_version):
+            try:
+                return write_from_earlier(conn, target, earlier, build, retired=retired), way
+            except NotPatched as why:
+                which = "retired" if retired else "previous"
+                note(f"the DuckDB copy was not written from the {which} build's file: {why}")
     return write_in_full(conn, target, storage_version, build), IN_FULL

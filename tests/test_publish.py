@@ -370,10 +370,12 @@ def test_the_file_of_a_retired_build_is_taken_only_when_no_reader_holds_it(
     record = {**dataclasses.asdict(build), "build_id": "next", "run_id": "next"}
     held = retiring.database.read_bytes()
 
+    notes: list[str] = []
+
     def publish(target: Path) -> tuple[dict[str, int], str]:
         with duckdb.connect(str(warehouse)) as conn:
             return write_published_copy(
-                conn, target, build.storage_version, record, previous, retiring
+                conn, target, build.storage_version, record, previous, retiring, notes.append
             )
 
     reader = subprocess.Popen(
@@ -386,6 +388,12 @@ def test_the_file_of_a_retired_build_is_taken_only_when_no_reader_holds_it(
         before = int(reader.stdout.readline())
         counts, how = publish(tmp_path / "held.duckdb")
         assert how == FROM_PREVIOUS
+        # the run's log says why
+        [note] = notes
+        assert note.startswith(
+            "the DuckDB copy was not written from the retired build's file: a reader holds it "
+            "open ("
+        ), note
         # the reader's file: where it was, read-only, not a byte changed, still readable
         assert retiring.database.read_bytes() == held
         assert stat.S_IMODE(retiring.database.stat().st_mode) == 0o444
@@ -400,6 +408,7 @@ def test_the_file_of_a_retired_build_is_taken_only_when_no_reader_holds_it(
     inode = retiring.database.stat().st_ino
     taken = tmp_path / "taken.duckdb"
     assert publish(taken) == (counts, FROM_RETIRING)
+    assert len(notes) == 1
     assert taken.stat().st_ino == inode and not retiring.database.exists()
     assert query(taken, "select build_id from meta.build") == [("next",)]
     assert query(taken, "select count(*) from marts.figures") == [(before,)]
