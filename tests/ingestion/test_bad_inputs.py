@@ -597,8 +597,9 @@ OPTIMIZER_CASES = [
 def test_the_check_gives_the_same_rows_whether_duckdb_optimizes_it_or_not(
     tmp_path, monkeypatch, name
 ):
-    """Small loads run the check unoptimized (contract_check.OPTIMIZE_FROM_ROWS): the rows and
-    reasons must be those of the optimized query that large loads run."""
+    """Small loads read their rows once into a table and run the check unoptimized
+    (contract_check.OPTIMIZE_FROM_ROWS): the rows and reasons must be those of the optimized
+    query over the rows as stored that large loads run."""
     case = next(c for c in CASES if c.name == name)
     build(tmp_path / "raw", case)
 
