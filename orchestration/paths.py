@@ -23,16 +23,18 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 # What a run asks of dbt (and what the benchmarks' bare `dbt build` runs). dbt's unit tests check
 # the models' SQL on fixed rows, not the data: they run in the test suite
 # (tests/test_dbt_unit_tests.py), where the SQL changes; every data test runs in every full build.
-DBT_BUILD = ["build", "--exclude", "resource_type:unit_test"]
+UNIT_TESTS = "resource_type:unit_test"
+DBT_BUILD = ["build", "--exclude", UNIT_TESTS]
 # An incremental build (orchestration/build_state.py) runs on top of a complete build of the same
 # project, seeds included: a changed seed changes the project's hash and makes the build a full
 # one. So the seeds, and the tests of seeds alone, are as that build loaded and tested them, and
 # are left out. A test of a model and a seed still runs: with `cautious`, excluding a node
 # leaves out only the tests whose every node is left out (tests/test_incremental.py).
+# (dagster-dbt passes one --exclude on to dbt: its selectors in one value, space-separated.)
 DBT_INCREMENTAL_BUILD = [
     "build",
     "--exclude",
-    "resource_type:unit_test resource_type:seed",
+    f"{UNIT_TESTS} resource_type:seed",
     "--indirect-selection",
     "cautious",
 ]

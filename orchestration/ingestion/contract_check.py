@@ -96,7 +96,8 @@ def check_rows(
         columns=["source_id", "text_zh", "text_en", "text_name"],
     ).astype(object)
     conn.register("_texts", texts)
-    if report.rows_read < OPTIMIZE_FROM_ROWS:
+    small = report.rows_read < OPTIMIZE_FROM_ROWS
+    if small:
         # A few rows, read by a view over raw.figures however large it is: read them once, with
         # the optimizer (the filter reaches the scan), rather than once per query below, and
         # unoptimized in the last one (a scan of every stored row, every column).
@@ -123,7 +124,7 @@ def check_rows(
     )
     en_needed = "quote_en is not null and translation_discrepancy is distinct from 'value'"
     columns, whole_rows = column_rules(controls=not settled), row_rules()
-    with _optimizer(conn, report.rows_read):
+    with _optimizer(conn, on=not small):
         # Every rule's verdict on every row, once; the rows that break one are kept aside.
         ((flagged_rows,),) = conn.execute(
             f"""
@@ -226,9 +227,9 @@ OPTIMIZE_FROM_ROWS = 5_000
 
 
 @contextlib.contextmanager
-def _optimizer(conn: duckdb.DuckDBPyConnection, size: int) -> Iterator[None]:
-    """The check's queries run optimized only where that pays (OPTIMIZE_FROM_ROWS)."""
-    if size >= OPTIMIZE_FROM_ROWS:
+def _optimizer(conn: duckdb.DuckDBPyConnection, on: bool) -> Iterator[None]:
+    """DuckDB's optimizer on or off for the block (check_rows: OPTIMIZE_FROM_ROWS)."""
+    if on:
         yield
         return
     conn.execute("pragma disable_optimizer")
