@@ -68,6 +68,9 @@ WRITING = "published_parts_written"
 # build changed (with their parts now) and the previous build's files that are read.
 CHANGED = "published_changed_lines"
 FILES = "published_files_read"
+# ... and a mart's rows of those lines, each with its line's part, read once from the warehouse
+LINE_ROWS = "published_line_rows"
+LINE_PART = "__line_part"
 BY_LINE = ("business_series", "businesses", "company_segments")
 
 
@@ -242,12 +245,14 @@ def _patch_by_line(
         ).fetchall()
     }
     across = table == "derived_figures"
+    # the changed lines' rows, read once: the parts they land in now, and rows of those parts
+    conn.execute(
+        f"create or replace temp table {LINE_ROWS} as select m.*, c.part as {LINE_PART} "
+        f"from {mart_rows(table, f'business_id in {changed}')} m "
+        f"join {CHANGED} c using (business_id)" + (f" where not {_across()}" if across else "")
+    )
     now = {
-        part
-        for (part,) in conn.execute(
-            f"select distinct c.part from marts.{table} m join {CHANGED} c using (business_id)"
-            + (f" where not {_across()}" if across else "")
-        ).fetchall()
+        part for (part,) in conn.execute(f"select distinct {LINE_PART} from {LINE_ROWS}").fetchall()
     }
     parts = sorted(then | now | ({ACROSS_LINES} if across else set()))
     kept = _link(previous, table, folder, {e["partition"] for e in entries} - set(parts))
@@ -258,9 +263,8 @@ def _patch_by_line(
     previous_columns = ", ".join(f'cast(p."{c}" as {t}) as "{c}"' for c, t in columns)
     files = [(path, part) for path, part in paths.items() if part in parts and part != ACROSS_LINES]
     rows = [
-        f"select m.*, w.idx as __part from {mart_rows(table, f'business_id in {changed}')} m "
-        f"join {CHANGED} c using (business_id) "
-        f"join {WRITING} w on w.part = c.part" + (f" where not {_across()}" if across else "")
+        f"select r.* exclude ({LINE_PART}), w.idx as __part from {LINE_ROWS} r "
+        f"join {WRITING} w on w.part = r.{LINE_PART}"
     ]
     if files:
         _files_read(conn, files)
@@ -436,7 +440,7 @@ def write_parquet(
             linked += sum(f["build_id"] != build_id for f in manifest[table])
             pause()
     finally:
-        for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING, CHANGED, FILES):
+        for temporary in (SOURCE_PARTS, LINE_PARTS, WRITING, CHANGED, FILES, LINE_ROWS):
             conn.execute(f"drop table if exists {temporary}")
         conn.execute("reset partitioned_write_flush_threshold")
     how = f"{written} files written, {linked} kept from earlier builds"

@@ -90,6 +90,13 @@ def revise(raw: Path) -> None:
     (raw / RESTATEMENT / "figures.csv").write_text("\n".join(revised) + "\n", encoding="utf-8")
 
 
+# The statements figure_conflicts lists of the fact the restatement's syn-r-003 states.
+CONFLICT_OF_SYN_R_003 = (
+    "select figure_id, is_latest_statement, business_id from marts.figure_conflicts "
+    "where fact_id = (select fact_id from marts.figures where figure_id = 'syn-r-003') order by 1"
+)
+
+
 def changed_lines(warehouse: Path) -> list[str]:
     """The business lines the latest dbt build wrote again in the marts built by line."""
     return [
@@ -132,6 +139,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     built_at = query(
         warehouse, "select count(distinct built_at) from intermediate.int_figures_joined"
     )[0][0]
+    conflicts = [query(warehouse, CONFLICT_OF_SYN_R_003)]
 
     changed = [changed_lines(warehouse)]
 
@@ -150,6 +158,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     (moved / "figures.csv").write_text(MOVED_LINE_CSV, encoding="utf-8")
     modes.append(build(warehouse, raw))
     changed.append(changed_lines(warehouse))
+    conflicts.append(query(warehouse, CONFLICT_OF_SYN_R_003))
     third = current_build(warehouse.parent / "published")
 
     # a fourth build retires the first (snapshots.BUILDS_KEPT): its DuckDB file, moved, is
@@ -175,6 +184,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         restated=restated,
         built_at_batches=built_at,
         changed=changed,
+        conflicts=conflicts,
         quarter_lines=[line for (line,) in quarter_lines],
         own_line=[line for (line,) in own_line],
         lines=query(warehouse, "select count(*) from marts.businesses")[0][0],
@@ -270,6 +280,17 @@ def test_an_incremental_build_leaves_out_the_seeds_and_the_tests_of_seeds_alone(
 
 def test_a_new_source_re_ranks_the_statements_it_restates(scenario):
     assert scenario.restated == [("hc250327-001", False, 2), ("syn-r-001", True, 2)]
+
+
+def test_figure_conflicts_gains_and_loses_a_fact_with_the_builds_by_line(scenario):
+    # the restatement disagrees with the seed on a fact: both statements listed, the new one
+    # latest, under the fact's business line; the revision agrees, and the fact leaves the mart
+    # (the last build's figure_conflicts then equals a full build's: the test below)
+    listed, revised = scenario.conflicts
+    assert len(listed) == 2 and ("syn-r-003", True) in [row[:2] for row in listed]
+    assert [latest for _, latest, _ in listed].count(True) == 1
+    assert len({line for _, _, line in listed}) == 1 and listed[0][2]
+    assert revised == []
 
 
 def test_the_marts_by_business_line_write_only_the_lines_a_build_changed(scenario):

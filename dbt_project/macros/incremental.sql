@@ -127,6 +127,13 @@ figure_id in (
 )
 {%- endmacro %}
 
+{#- The rows of a model with a built_at (int_figures_joined, or a view of its rows) that the
+    latest build wrote (the keys test's `written: latest_build`): found from that column alone,
+    which a build's rows, appended together, keep apart in the file. -#}
+{% macro written_in_latest_build(model) -%}
+built_at = (select max(built_at) from {{ model }})
+{%- endmacro %}
+
 {#- The staged figures of source versions (source_id, loaded_at) that int_figures_joined does
     not hold yet (the keys and column_values tests' `written: staged`): the staging tests run
     before int_figures_joined is built, which, in an incremental build, holds the versions of the
@@ -153,8 +160,8 @@ figure_id in (
                "figures": "figure_id"}.get(written)) }}
 {%- endmacro %}
 
-{#- The condition of a test's `written` (business_lines, derived_figures, figures, staged; none:
-    every row). Rendered whatever the flags, so that dbt records the models the condition reads. -#}
+{#- The condition of a test's `written` (business_lines, derived_figures, figures, latest_build,
+    staged; none: every row). Rendered whatever the flags, so that dbt records the models the condition reads. -#}
 {% macro written_rows_condition(written, model=none) -%}
     {%- if written == "staged" -%}
         {{ return(written_staged_figures(model)) }}
@@ -164,9 +171,12 @@ figure_id in (
         {{ return(written_derived_figures()) }}
     {%- elif written == "figures" -%}
         {{ return(written_figures()) }}
+    {%- elif written == "latest_build" -%}
+        {{ return(written_in_latest_build(model)) }}
     {%- elif written -%}
         {{ exceptions.raise_compiler_error(
-            "written is business_lines, derived_figures, figures or staged, not " ~ written) }}
+            "written is business_lines, derived_figures, figures, latest_build or staged, not "
+            ~ written) }}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}

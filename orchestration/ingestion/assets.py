@@ -99,10 +99,18 @@ def raw_tables(context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_lo
             "select source_id, publisher, publication_date from raw.sources order by 1 limit ?",
             [PREVIEW_ROWS],
         ).df()
+        # the first rows by source: only the first sources' rows are sorted (raw.figures holds
+        # each source's rows together, so the filter skips the others' blocks)
+        first, total = [], 0
+        for source_id, count in by_source:
+            if total >= PREVIEW_ROWS:
+                break
+            first.append(source_id)
+            total += count
         figures = conn.execute(
             "select figure_id, company, metric, value from raw.figures "
-            "order by source_id, source_row limit ?",
-            [PREVIEW_ROWS],
+            "where list_contains(?, source_id) order by source_id, source_row limit ?",
+            [first, PREVIEW_ROWS],
         ).df()
         rejected = _rejected_preview(conn, "source_file, source_row, reason")
     if report.changed:

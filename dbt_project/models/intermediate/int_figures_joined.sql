@@ -183,7 +183,9 @@ touched_facts as (
 
 restated as (
 
-    -- the statements of those facts that stay: ranked again beside the new ones
+    -- the statements of those facts that stay: ranked again beside the new ones. Found by their
+    -- facts' and versions' columns first, then read whole by row id for those rows alone (a
+    -- join on the whole rows read every column of every built row: benchmarks/RESULTS.md)
     select
         built.figure_id, built.source_id, built.company_id, built.segment_id, built.metric_id,
         built.measure_id, built.unit_id, built.scope, built.business_en, built.business_zh,
@@ -191,8 +193,11 @@ restated as (
         built.qualifier, built.quote_zh, built.quote_en, built.translation_discrepancy, built.note,
         built.source_file, built.source_row, built.loaded_at, built.business_id, built.source_publication_date
     from {{ this }} as built
-    inner join touched_facts using (business_id, metric_id, measure_id, period_label)
-    anti join gone_versions using (source_id, loaded_at)
+    where rowid in (
+        select rowid from {{ this }}
+        semi join touched_facts using (business_id, metric_id, measure_id, period_label)
+        anti join gone_versions using (source_id, loaded_at)
+    )
 
 ),
 

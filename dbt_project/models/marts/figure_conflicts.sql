@@ -1,9 +1,27 @@
 -- Facts that sources state with different values: every statement of such a fact, beside the
 -- latest source's value (the one the segment and company marts use). A restatement with the
 -- same value is not a conflict; an empty table means the sources agree.
+--
+-- Incremental by business line, as the marts by line: a fact is a business line's (its
+-- company, business, metric, measure and period), so whether it is in conflict, and its
+-- statements, change only with the line's figures. A build writes again the rows of the lines
+-- it changed (int_changed_business_lines), reading those lines' figures by row id.
+-- depends_on: {{ ref('int_changed_business_lines') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}{{ delete_changed_business_lines(this, ref('int_changed_business_lines')) }}{% endif %}",
+    )
+}}
 with statements as (
 
+    {% if is_incremental() %}
+    select * from {{ rows_of_changed_lines(ref('int_figures_joined'), ref('int_changed_business_lines')) }}
+    {% else %}
     select * from {{ ref('int_figures_joined') }}
+    {% endif %}
     where has_conflicting_statements
 
 ),
@@ -40,6 +58,7 @@ final as (
         statements.company_name_zh,
         statements.segment_id,
         statements.business_key,
+        statements.business_id,
         statements.business_en,
         statements.business_zh,
         statements.metric_id,
