@@ -345,3 +345,82 @@ def test_an_incremental_build_tests_the_rows_it_wrote(built_warehouse, tmp_path)
         "keys_derived_figures": sorted(("primary_key", "derived_figure_id", i, 2) for i in ids),
         "column_values_int_figures_joined": [("fact_id", "not_null", 2, None)],
     }
+
+
+def test_an_incremental_build_tests_keys_of_several_columns_and_references_of_what_it_wrote(
+    built_warehouse, tmp_path
+):
+    """keys_company_segments, without --full-refresh, finds an old row sharing a written row's
+    key of four columns (whatever its line), and a written row's reference to no company, but
+    not an old row's; keys_int_figures_latest finds a fact stated twice among the figures the
+    latest build wrote, and not among older ones (macros/tests/keys.sql)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    key = "company_id, segment_id, business_key, period_label"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(
+            "delete from intermediate.int_changed_business_lines "
+            "where business_id <> 'bilibili.games'"
+        )
+        rows = "from marts.company_segments where business_id = ? order by period_label"
+        (written, other, *_) = conn.execute(
+            f"select company_segment_id, {key} {rows}", ["bilibili.games"]
+        ).fetchall()
+        # a row of a line no build wrote now, sharing a written row's key and id
+        conn.execute(
+            "insert into marts.company_segments by name select * replace ('bilibili.other' as "
+            "business_id) from marts.company_segments where company_segment_id = ?",
+            [written[0]],
+        )
+        conn.execute(
+            "update marts.company_segments set company_id = 'nokia' where company_segment_id = ?",
+            [other[0]],
+        )
+        (old,) = conn.execute(
+            "select company_segment_id from marts.company_segments "
+            "where business_id <> 'bilibili.games' order by 1 limit 1"
+        ).fetchall()
+        conn.execute(
+            "update marts.company_segments set company_id = 'siemens' where company_segment_id = ?",
+            old,
+        )
+        # two facts stated twice as the latest: one among the latest build's figures, one older
+        latest = "from intermediate.int_figures_joined where statement_rank = 1 order by figure_id"
+        (a, b, c, d) = [
+            row[0] for row in conn.execute(f"select figure_id {latest} limit 4").fetchall()
+        ]
+        conn.execute(
+            "update intermediate.int_figures_joined set built_at = built_at - interval 1 day "
+            "where figure_id in (?, ?)",
+            [c, d],
+        )
+        for one, other_figure in ((a, b), (c, d)):
+            conn.execute(
+                "update intermediate.int_figures_joined set fact_id = (select fact_id from "
+                "intermediate.int_figures_joined where figure_id = ?) where figure_id = ?",
+                [one, other_figure],
+            )
+        doubled = conn.execute(
+            "select fact_id from intermediate.int_figures_joined where figure_id in (?, ?) "
+            "order by built_at desc",
+            [a, c],
+        ).fetchall()
+
+    found = {}
+    for test in ("keys_company_segments", "keys_int_figures_latest"):
+        target = tmp_path / test
+        dbt(["build", "--select", test], warehouse, target)
+        (result,) = json.loads((target / "run_results.json").read_text())["results"]
+        found[test] = sorted(failing_rows(warehouse, result))
+    value = " | ".join(written[1:])
+    assert found == {
+        "keys_company_segments": sorted(
+            [
+                ("primary_key", "company_segment_id", written[0], 2),
+                ("references companies.company_id", "company_id", "nokia", 1),
+                ("unique", key, value, 2),
+            ]
+        ),
+        # the older fact stated twice (doubled[1]) is left to the build that wrote it
+        "keys_int_figures_latest": [("unique", "fact_id", doubled[0][0], 2)],
+    }

@@ -161,7 +161,8 @@ built_at = (select max(built_at) from {{ model }})
 {%- endmacro %}
 
 {#- The condition of a test's `written` (business_lines, derived_figures, figures, latest_build,
-    staged; none: every row). Rendered whatever the flags, so that dbt records the models the condition reads. -#}
+    staged; none: every row). Rendered whatever the flags, so that dbt records the models the
+    condition reads. -#}
 {% macro written_rows_condition(written, model=none) -%}
     {%- if written == "staged" -%}
         {{ return(written_staged_figures(model)) }}

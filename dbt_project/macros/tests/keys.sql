@@ -20,17 +20,17 @@
 
     On a model built incrementally, `written` names the rows the latest build wrote:
     `business_lines` (the lines int_changed_business_lines lists), `derived_figures` (those and
-    the derivations across lines), `figures`, or `latest_build` (the rows of the latest built_at)
-    (macros/incremental.sql). Unless dbt runs
-    with --full-refresh, each key is then checked among those rows and the rows that share a key
-    value with them, and references from those rows: the rows a build did not write were checked
-    by the build that wrote them, and what they reference did not change (docs/operations.md,
-    "Incremental builds"). The written rows are read once (a materialized CTE): a key that
-    holds the column `written` selects by (business_id, figure_id) is checked among them alone,
-    since a row sharing such a key is written too; any other key, among the rows holding one of
-    their values (nulls matching nulls in a key of several columns). A reference from them is
-    looked up among the parent's rows holding one of their values. Each whole-table read this
-    saves costs about a second at ten million figures (benchmarks/RESULTS.md).
+    the derivations across lines), `figures` or `latest_build` (the rows of the latest built_at;
+    macros/incremental.sql). Unless dbt runs with --full-refresh, each key is then checked among
+    those rows and the rows that share a key value with them, and references from those rows:
+    the rows a build did not write were checked by the build that wrote them, and what they
+    reference did not change (docs/operations.md, "Incremental builds"). The written rows are
+    read once (a materialized CTE): a key that holds the column `written` selects by
+    (business_id, figure_id) is checked among them alone, since a row sharing such a key is
+    written too; any other key, among the rows holding one of their values (nulls matching nulls
+    in a key of several columns). A reference from them is looked up among the parent's rows
+    holding one of their values. Each whole-table read this saves costs about a second at ten
+    million figures (benchmarks/RESULTS.md).
 -#}
 {% test keys(model, primary_key=none, unique=[], references={}, not_empty=false, written=none) %}
 {%- set parts = [] -%}
