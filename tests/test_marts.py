@@ -366,6 +366,15 @@ def test_an_incremental_build_tests_keys_of_several_columns_and_references_of_wh
         (written, other, *_) = conn.execute(
             f"select company_segment_id, {key} {rows}", ["bilibili.games"]
         ).fetchall()
+        # an old row (of a line no build wrote now) referring to no company
+        (old,) = conn.execute(
+            "select company_segment_id from marts.company_segments "
+            "where business_id <> 'bilibili.games' order by 1 limit 1"
+        ).fetchall()
+        conn.execute(
+            "update marts.company_segments set company_id = 'siemens' where company_segment_id = ?",
+            old,
+        )
         # a row of a line no build wrote now, sharing a written row's key and id
         conn.execute(
             "insert into marts.company_segments by name select * replace ('bilibili.other' as "
@@ -375,14 +384,6 @@ def test_an_incremental_build_tests_keys_of_several_columns_and_references_of_wh
         conn.execute(
             "update marts.company_segments set company_id = 'nokia' where company_segment_id = ?",
             [other[0]],
-        )
-        (old,) = conn.execute(
-            "select company_segment_id from marts.company_segments "
-            "where business_id <> 'bilibili.games' order by 1 limit 1"
-        ).fetchall()
-        conn.execute(
-            "update marts.company_segments set company_id = 'siemens' where company_segment_id = ?",
-            old,
         )
         # two facts stated twice as the latest: one among the latest build's figures, one older
         latest = "from intermediate.int_figures_joined where statement_rank = 1 order by figure_id"
