@@ -15,8 +15,10 @@ from orchestration.figures.__main__ import main
 from orchestration.figures.dimensions import (
     figures_warnings,
     load_businesses,
+    load_metric_names,
     name_key,
     resolve,
+    row_warnings,
 )
 from tests.conftest import SEED_SOURCE, failed_checks, query, run_warehouse
 
@@ -26,6 +28,15 @@ QUARTER = Path(__file__).parent / "fixtures" / "synthetic-2025q1-tencent"
 UNLISTED_ROW = (
     "synq1-009,tencent,Cloud gaming,云游戏,unit,games,revenue,level,2025Q1,2025-01-01,"
     "2025-03-31,2000000000,CNY,exact,云游戏收入 20 亿元,cloud gaming revenue of 2 billion yuan,,"
+    "synthetic\n"
+)
+# Two rows stating Tencent's whole hardware segment, which no line of the dimension is, each by a
+# name of its own: one provisional whole-segment line, ranked once among the hardware companies.
+UNLISTED_WHOLE_SEGMENT_ROWS = (
+    "synq1-010,tencent,Devices,,segment,hardware,revenue,level,2025Q1,2025-01-01,2025-03-31,"
+    "3000000000,CNY,exact,设备收入 30 亿元,devices revenue of 3 billion yuan,,synthetic\n"
+    "synq1-011,tencent,Hardware,硬件,segment,hardware,revenue,level,2025Q1,2025-01-01,"
+    "2025-03-31,3000000000,CNY,exact,硬件收入 30 亿元,hardware revenue of 3 billion yuan,,"
     "synthetic\n"
 )
 
@@ -65,6 +76,20 @@ def test_a_figure_joins_the_line_its_names_or_its_scope_point_to(
 ):
     line = resolve(load_businesses(), "tencent", segment, scope, business, business_zh).line
     assert (line.business_id if line else None) == expected
+
+
+@pytest.mark.parametrize(("business", "column"), [("Devices", "business"), ("", "business")])
+def test_check_source_says_a_whole_segment_row_no_line_names_joins_its_provisional_line(
+    business, column
+):
+    row = {"company": "tencent", "segment": "hardware", "scope": "segment", "metric": "revenue"}
+    warnings = row_warnings(
+        {**row, "business": business, "business_zh": ""}, 2, load_businesses(), load_metric_names()
+    )
+    assert [w.column for w in warnings] == [column]
+    assert "the row joins tencent|hardware|, a provisional line of tencent's whole hardware" in (
+        warnings[0].message
+    )
 
 
 def test_names_compare_case_and_spaces_aside():
@@ -110,7 +135,10 @@ def test_check_source_warns_of_unknown_businesses_and_metrics_with_the_nearest_n
 def test_a_later_source_joins_the_series_of_the_business_it_names_its_own_way(tmp_path):
     raw = raw_with(tmp_path, QUARTER)
     figures = raw / QUARTER.name / "figures.csv"
-    figures.write_text(figures.read_text(encoding="utf-8") + UNLISTED_ROW, encoding="utf-8")
+    figures.write_text(
+        figures.read_text(encoding="utf-8") + UNLISTED_ROW + UNLISTED_WHOLE_SEGMENT_ROWS,
+        encoding="utf-8",
+    )
     warehouse = tmp_path / "warehouse.duckdb"
     result = run_warehouse(warehouse, raw)
     assert result.success
@@ -202,12 +230,34 @@ def test_a_later_source_joins_the_series_of_the_business_it_names_its_own_way(tm
     assert query(
         warehouse,
         "select business_id, segment_id, business_name_en, business_name_zh, n_figures "
-        "from marts.businesses where not is_conformed_business",
-    ) == [("tencent|games|Cloud gaming", "games", "Cloud gaming", "云游戏", 1)]
+        "from marts.businesses where not is_conformed_business order by 1",
+    ) == [
+        ("tencent|games|Cloud gaming", "games", "Cloud gaming", "云游戏", 1),
+        # whole-segment rows that no line names are the one provisional line of that segment
+        ("tencent|hardware|", "hardware", "Hardware", "硬件", 2),
+    ]
     assert query(
         warehouse,
-        "select figure_id from marts.figures where not is_conformed_business",
-    ) == [("synq1-009",)]
+        "select figure_id from marts.figures where not is_conformed_business order by 1",
+    ) == [("synq1-009",), ("synq1-010",), ("synq1-011",)]
+    # the company's whole segment, whatever each row calls it: one line and one fact, stated
+    # twice, ranked once
+    assert query(
+        warehouse,
+        "select business_id, business_key, scope, revenue_cny_bn "
+        "from marts.company_segments where company_id = 'tencent' and segment_id = 'hardware'",
+    ) == [("tencent|hardware|", "", "segment", 3.0)]
+    assert query(
+        warehouse,
+        "select count(distinct fact_id), sum(is_latest_statement::int), max(n_statements), "
+        "bool_or(has_conflicting_statements) from marts.figures "
+        "where figure_id in ('synq1-010', 'synq1-011')",
+    ) == [(1, 1, 2, False)]
+    assert query(
+        warehouse,
+        "select segment_ranking_id, business_id, revenue_cny_bn from marts.segment_rankings "
+        "where company_id = 'tencent' and segment_id = 'hardware'",
+    ) == [("hardware|2025Q1|tencent", "tencent|hardware|", 3.0)]
 
     # the SQL rule and the Python rule of check-source put every figure on the same line
     known = load_businesses()

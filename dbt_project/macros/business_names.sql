@@ -5,9 +5,13 @@
     lower(replace(replace(replace({{ name }}, ' ', ''), chr(12288), ''), chr(160), ''))
 {%- endmacro %}
 
-{#- The key of a business no line of lookup_businesses names: the source's own name, or '' for a
-    whole segment (no line of which is listed), or '(unnamed part)' for a part it does not name. -#}
+{#- The key of a business no line of lookup_businesses names: '' for a figure of the whole
+    segment, whatever the source calls it (a company has one whole segment, so every such figure of
+    it is the one provisional line company|segment|, as a listed whole-segment line would be), else
+    the source's own name, or '(unnamed part)' for a part it does not name. -#}
 {% macro provisional_business_key(business_en, business_zh, scope) -%}
-    coalesce({{ business_en }}, {{ business_zh }},
-        case when {{ scope }} = 'unit' then '(unnamed part)' else '' end)
+    case
+        when {{ scope }} = 'segment' then ''
+        else coalesce({{ business_en }}, {{ business_zh }}, '(unnamed part)')
+    end
 {%- endmacro %}

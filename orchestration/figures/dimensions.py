@@ -165,8 +165,13 @@ class DimensionWarning:
         return f"line {self.line}: {self.message}"
 
 
-def _joins(resolution: Resolution, company: str) -> str:
+def _joins(resolution: Resolution, company: str, segment: str, scope: str) -> str:
     line = resolution.line
+    if line is None and scope == "segment":
+        return (
+            f"the row joins {company}|{segment}|, a provisional line of {company}'s whole "
+            f"{segment} segment, with every row of that segment that no line names"
+        )
     if line is None:
         return "the row becomes a business line of its own, apart from every series of the marts"
     if resolution.by == "scope":
@@ -178,15 +183,20 @@ def _joins(resolution: Resolution, company: str) -> str:
 
 
 def _unknown_name(
-    businesses: Businesses, company: str, column: str, name: str, resolution: Resolution
+    businesses: Businesses,
+    row: tuple[str, str, str],
+    column: str,
+    name: str,
+    resolution: Resolution,
 ) -> str:
+    company, segment, scope = row
     nearest = businesses.nearest(company, name)
     hint = f"nearest: {nearest[0]!r} ({nearest[1].business_id})" if nearest else "none is close"
+    joins = _joins(resolution, company, segment, scope)
     return (
         f"{column} {name!r} is not a name of any {company} business line in {BUSINESSES_FILE} "
-        f"or {ALIASES_FILE} ({hint}); {_joins(resolution, company)}. Add the name to "
-        f"{ALIASES_FILE} if it is that business, or add a line to {BUSINESSES_FILE} "
-        "(raw/README.md)"
+        f"or {ALIASES_FILE} ({hint}); {joins}. Add the name to {ALIASES_FILE} if it is that "
+        f"business, or add a line to {BUSINESSES_FILE} (raw/README.md)"
     )
 
 
@@ -204,7 +214,9 @@ def row_warnings(
         resolution = resolve(businesses, company, segment, scope, business, business_zh)
         for column, name in (("business", business), ("business_zh", business_zh)):
             if not _blank(name) and businesses.named(company, name) is None:
-                message = _unknown_name(businesses, company, column, name.strip(), resolution)
+                message = _unknown_name(
+                    businesses, (company, segment, scope), column, name.strip(), resolution
+                )
                 found.append(DimensionWarning(line, column, message))
         en = businesses.named(company, business)
         zh = businesses.named(company, business_zh)
@@ -230,8 +242,8 @@ def row_warnings(
                 DimensionWarning(
                     line,
                     "business",
-                    f"{reason}: {_joins(resolution, company)}; name the business, or add a "
-                    f"line to {BUSINESSES_FILE} (raw/README.md)",
+                    f"{reason}: {_joins(resolution, company, segment, scope)}; name the "
+                    f"business, or add a line to {BUSINESSES_FILE} (raw/README.md)",
                 )
             )
     metric = (row.get("metric") or "").strip()

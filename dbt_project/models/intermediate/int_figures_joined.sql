@@ -152,8 +152,9 @@ resolved as (
 stated as (
 
     -- the figure, its business line and its source's date: all the window below needs. A
-    -- business no line names stays visible as a provisional line of its own, company|segment|name
-    -- (is_conformed_business false; check-source warns of it before a load).
+    -- business no line names stays visible as a provisional line of its own, company|segment|name,
+    -- or company|segment| for the whole segment (is_conformed_business false; check-source warns
+    -- of it before a load).
     select
         resolved.* exclude (conformed_business_id),
         coalesce(
