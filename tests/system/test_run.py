@@ -135,14 +135,24 @@ def test_a_read_only_folder(tmp_path, small_disk):
 
 
 def test_a_read_only_published_folder_is_named(env, tmp_path):
-    """Only the publish folder is read-only: the line names it, not a file of the venv."""
+    """Only the publish folder is read-only: the line names it, not a file of the venv. A
+    read-only file system where one can be mounted (root writes in a folder whatever its mode),
+    else a folder without write permission."""
     publish = tmp_path / "published"
     publish.mkdir()
-    publish.chmod(0o555)
-    result = make_run({**env, "PUBLISH_DIR": str(publish)})
-    publish.chmod(0o755)
+    mounted = not subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(publish)], capture_output=True
+    ).returncode
+    if not mounted:
+        publish.chmod(0o555)
+    try:
+        result = make_run({**env, "PUBLISH_DIR": str(publish)})
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(publish)], check=True)
+        publish.chmod(0o755)
     if os.geteuid() == 0 and result.returncode == 0:
-        pytest.skip("root writes in a read-only folder: nothing to refuse")
+        pytest.skip("root writes in a read-only folder and no file system could be mounted")
     line = error_line(result)
     assert f"cannot write the published snapshot in {publish}" in line
     assert ".venv" not in line
