@@ -37,7 +37,8 @@ defs = dg.Definitions(
     sensors=[raw_folder_sensor, dead_run_sensor],
     resources=build_resources(),
     # Every job, *Materialize all* (the implicit asset job) included, runs in one process: a
-    # run's steps depend on each other, and a process per step costs about 6 s each here.
+    # run's steps depend on each other, and a process per step costs seconds each to start
+    # (benchmarks/RESULTS.md).
     # It is also what keeps the run lock (orchestration/locking.py) held across the run.
     executor=dg.in_process_executor,
 )

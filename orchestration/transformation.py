@@ -36,7 +36,8 @@ def manifest_is_stale(project: DbtProject) -> bool:
 
 # Under `dagster dev` (make ui) prepare_if_dev() runs `dbt parse` wherever this module is
 # imported: the code server at each reload, and every run worker, so each run from the UI
-# parsed again (4 s here). Only parse when the project changed since the manifest was written.
+# parsed again (benchmarks/RESULTS.md). Only parse when the project changed since the manifest
+# was written.
 if manifest_is_stale(dbt_project):
     dbt_project.prepare_if_dev()
 

@@ -224,7 +224,7 @@ ranked as (
 
     -- one window pass over the whole row (joining a narrow ranking back on figure_id measured
     -- slower and larger at ten million figures), before the labels are joined: a narrower row
-    -- to sort (38 s against 34 s at ten million figures, benchmarks/RESULTS.md). A fact is a
+    -- to sort, which measured faster at ten million figures (benchmarks/RESULTS.md). A fact is a
     -- business line's metric, measure and period: sources that state the same fact share it,
     -- whatever they call the business and under whichever segment they file it.
     select
