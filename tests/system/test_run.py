@@ -140,9 +140,13 @@ def test_a_read_only_published_folder_is_named(env, tmp_path):
     else a folder without write permission."""
     publish = tmp_path / "published"
     publish.mkdir()
-    mounted = not subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(publish)], capture_output=True
-    ).returncode
+    try:
+        mounted = not subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(publish)],
+            capture_output=True,
+        ).returncode
+    except OSError:  # no mount command
+        mounted = False
     if not mounted:
         publish.chmod(0o555)
     try:
