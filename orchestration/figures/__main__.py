@@ -65,7 +65,8 @@ def _check(args: argparse.Namespace) -> int:
     figures_path = folder / FIGURES_FILE
     warnings = figures_warnings(figures_path)
     if warnings:
-        print(f"{len(warnings)} warnings: names the business or metric dimensions do not know.")
+        what = "warning" if len(warnings) == 1 else "warnings"
+        print(f"{len(warnings)} {what}: names the business or metric dimensions do not know.")
     for warning in warnings:
         print(f"  warning: {display(figures_path)} {warning}")
     return 1 if len(mine) else 0
