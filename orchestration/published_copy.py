@@ -68,8 +68,8 @@ def still_in_mart(sources: str) -> str:
     """Whether a figure of the previous build (a row with source_id and figure_id) is still in
     marts.figures, `sources` being the sources the mart holds. A figure leaves only with its
     source, or when its source is loaded again (this build wrote rows of it): only those
-    sources' figures are looked up, not every figure (1.6 s against 0.4 s at ten million
-    figures). Parameters: the earlier build's figures_built_at, twice."""
+    sources' figures are looked up, not every figure (four times faster at ten million figures:
+    benchmarks/RESULTS.md). Parameters: the earlier build's figures_built_at, twice."""
     written = (
         "(select distinct source_id from intermediate.int_figures_joined "
         "where built_at > ?::timestamp)"

@@ -54,10 +54,10 @@ configure_environment()
 class WarehouseDbtCliResource(DbtCliResource):
     """DbtCliResource that starts dbt through orchestration/bin/dbt (so dbt dies with the run),
     started ahead of the dbt step (orchestration/dbt_server.py), and without two start-up costs
-    that buy this project nothing (3.4 s a run).
+    that buy this project nothing (seconds a run: benchmarks/RESULTS.md).
 
-    Before each dbt command, DbtCliResource runs `dbt --version` in a subprocess (1.4 s here) and
-    loads dbt's adapter and macros into the Dagster process (2.0 s). The adapter serves only
+    Before each dbt command, DbtCliResource runs `dbt --version` in a subprocess and loads dbt's
+    adapter and macros into the Dagster process. The adapter serves only
     `fetch_row_counts()` and `fetch_column_metadata()`, which no asset here calls; and the dbt
     started is the dbt-core installed beside this Python. Both hooks are private to dagster-dbt,
     whose version uv.lock pins: tests/test_scaling.py fails if they change shape.

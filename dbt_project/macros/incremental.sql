@@ -183,9 +183,9 @@ built_at = (select max(built_at) from {{ model }})
 {%- endmacro %}
 
 {#- int_figures_joined's incremental build: DuckDB estimates the facts a new source touches as
-    many as the built rows, and then builds its hash table on the ten million built rows (12 s,
-    spilling 0.8 GB to disk) rather than on the hundred touched facts (0.3 s): the whole query
-    took 9-11 s against 1.9 s with the sides as written (benchmarks/RESULTS.md). Set for that
+    many as the built rows, and then builds its hash table on the ten million built rows
+    (spilling to disk) rather than on the hundred touched facts: several times slower than with
+    the sides as written (benchmarks/RESULTS.md). Set for that
     model's statements only: its post-hook sets DuckDB's choice back (should the model fail
     before it, the setting ends with the dbt invocation's connection). -#}
 {% macro join_sides_as_written() -%}

@@ -182,17 +182,9 @@ def _joins(resolution: Resolution, company: str, segment: str, scope: str) -> st
     return f"the row still joins {line.business_id} ({line.name_en!r}) by its {resolution.by}"
 
 
-def _unknown_name(
-    businesses: Businesses,
-    row: tuple[str, str, str],
-    column: str,
-    name: str,
-    resolution: Resolution,
-) -> str:
-    company, segment, scope = row
+def _unknown_name(businesses: Businesses, company: str, column: str, name: str, joins: str) -> str:
     nearest = businesses.nearest(company, name)
     hint = f"nearest: {nearest[0]!r} ({nearest[1].business_id})" if nearest else "none is close"
-    joins = _joins(resolution, company, segment, scope)
     return (
         f"{column} {name!r} is not a name of any {company} business line in {BUSINESSES_FILE} "
         f"or {ALIASES_FILE} ({hint}); {joins}. Add the name to {ALIASES_FILE} if it is that "
@@ -212,11 +204,10 @@ def row_warnings(
     known_company = bool(businesses.of(company))
     if known_company:
         resolution = resolve(businesses, company, segment, scope, business, business_zh)
+        joins = _joins(resolution, company, segment, scope)
         for column, name in (("business", business), ("business_zh", business_zh)):
             if not _blank(name) and businesses.named(company, name) is None:
-                message = _unknown_name(
-                    businesses, (company, segment, scope), column, name.strip(), resolution
-                )
+                message = _unknown_name(businesses, company, column, name.strip(), joins)
                 found.append(DimensionWarning(line, column, message))
         en = businesses.named(company, business)
         zh = businesses.named(company, business_zh)
@@ -242,8 +233,8 @@ def row_warnings(
                 DimensionWarning(
                     line,
                     "business",
-                    f"{reason}: {_joins(resolution, company, segment, scope)}; name the "
-                    f"business, or add a line to {BUSINESSES_FILE} (raw/README.md)",
+                    f"{reason}: {joins}; name the business, or add a line to "
+                    f"{BUSINESSES_FILE} (raw/README.md)",
                 )
             )
     metric = (row.get("metric") or "").strip()

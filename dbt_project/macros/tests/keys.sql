@@ -29,7 +29,7 @@
     (business_id, figure_id) is checked among them alone, since a row sharing such a key is
     written too; any other key, among the rows holding one of their values (nulls matching nulls
     in a key of several columns). A reference from them is looked up among the parent's rows
-    holding one of their values. Each whole-table read this saves costs about a second at ten
+    holding one of their values. Each whole-table read this saves is costly at ten
     million figures (benchmarks/RESULTS.md).
 -#}
 {% test keys(model, primary_key=none, unique=[], references={}, not_empty=false, written=none) %}
@@ -123,8 +123,8 @@ select
 from {{ "written_rows" if written_rows else model }} as child
 where child.{{ column }} is not null
     {#- not in rather than not exists: DuckDB builds its hash table on the parent, millions
-        of rows for businesses, where not in reads the parent's column once (2.3 s against
-        0.4 s at ten million figures, benchmarks/RESULTS.md). Both sides are not null, so the
+        of rows for businesses, where not in reads the parent's column once (several times
+        faster at ten million figures, benchmarks/RESULTS.md). Both sides are not null, so the
         two mean the same. From the written rows, only the parent's values among theirs are
         hashed: a few, not millions. #}
     and child.{{ column }} not in (
