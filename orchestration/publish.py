@@ -16,28 +16,23 @@ snapshot as it was.
 """
 
 import json
-import os
 import time
 from datetime import UTC, datetime
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration import fingerprint, snapshots
+from orchestration import copy_ahead, fingerprint, snapshots
 from orchestration.chart import write_chart
 from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
 from orchestration.published_copy import PATCHED_WAYS, figures_built_at, write_published_copy
 from orchestration.published_parquet import write_parquet
-from orchestration.transformation import warehouse_dbt_models
+from orchestration.transformation import PUBLISHED, warehouse_dbt_models
 
-# The oldest storage format DuckDB 2.0 can still write: readable by every duckdb since 1.0
-# (June 2024), the engine inside current Metabase, DBeaver and duckdb-engine releases.
-STORAGE_VERSION_ENV = "PUBLISH_STORAGE_VERSION"
-DEFAULT_STORAGE_VERSION = "v1.0.0"
 DATABASE_FILE = PUBLISHED_DATABASE
 CHART_FILE = snapshots.CHART_FILE
-MARTS = dg.AssetKey(["published", "marts"])
+MARTS = PUBLISHED
 CHART = dg.AssetKey(["published", "segment_revenue_chart"])
 
 MART_KEYS = [key for key in warehouse_dbt_models.keys if key.path[0] == "marts"]
@@ -126,7 +121,7 @@ def published_snapshot(
             f"cannot write the published snapshot in {display(folder)}: {error.strerror}. Make "
             f"that folder writable (or set PUBLISH_DIR); readers still see the previous build."
         ) from None
-    version = os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
+    version = snapshots.storage_version()
     started = time.perf_counter()
     previous = snapshots.current_build(folder)
     with duckdb.get_connection() as conn:
@@ -145,15 +140,19 @@ def published_snapshot(
         # Rows of a mart have no meaningful order (every query orders what it shows): let
         # DuckDB write the copy and the Parquet files with all its threads.
         conn.execute("set preserve_insertion_order = false")
-        counts, written = write_published_copy(
-            conn,
-            partial / DATABASE_FILE,
-            version,
-            build,
-            previous,
-            snapshots.retiring_build(folder, previous),
-            note=context.log.info,
-        )
+        try:
+            counts, written = write_published_copy(
+                conn,
+                partial / DATABASE_FILE,
+                version,
+                build,
+                previous,
+                snapshots.retiring_build(folder, previous),
+                note=context.log.info,
+                copied_ahead=lambda earlier: copy_ahead.take(folder, earlier.build_id),
+            )
+        finally:
+            copy_ahead.discard(folder)
         snapshots.pause_point("copy", folder, context.run.tags)
         parquet, parquet_written = write_parquet(
             conn,

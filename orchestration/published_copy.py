@@ -18,7 +18,8 @@ two ways:
   the new build, not copied, unless a reader still holds it (DuckDB's lock on the file says so),
   and the rows that changed since are those of every build after it. Otherwise it is the
   previous build, whose file is copied (a file copy, whatever its size: 2.4 GB at ten million
-  figures, and the new file written to disk again when the build is made durable).
+  figures, written and flushed to disk), by the dbt step while dbt builds when the run could
+  tell it would need one (orchestration/copy_ahead.py), else here.
 
 The second way is taken when the earlier build is complete, in the same storage format, with
 the same columns, and the changed rows are at most a quarter of the figures; and its result is
@@ -104,8 +105,9 @@ def changed_rows(table: str) -> str:
 # How write_published_copy wrote the copy.
 FROM_RETIRING = "from a retired build's file"
 FROM_PREVIOUS = "from the previous build"
+FROM_PREVIOUS_AHEAD = "from the previous build, its file copied during the dbt step"
 IN_FULL = "in full"
-PATCHED_WAYS = (FROM_RETIRING, FROM_PREVIOUS)
+PATCHED_WAYS = (FROM_RETIRING, FROM_PREVIOUS, FROM_PREVIOUS_AHEAD)
 
 # Beyond this share of changed figures, writing the copy anew is as quick as patching one.
 MOST_CHANGED = 0.25
@@ -257,17 +259,26 @@ def take_file(conn, retiring: Build, target: Path) -> None:
 
 
 def write_from_earlier(
-    conn, target: Path, earlier: Build, build: dict, retired: bool = False
+    conn,
+    target: Path,
+    earlier: Build,
+    build: dict,
+    retired: bool = False,
+    copied: Path | None = None,
 ) -> dict[str, int]:
-    """An earlier build's file brought up to date at `target`: the file of `earlier` copied,
-    or with `retired`, moved (take_file). NotPatched, saying why (and no file), when it cannot
-    be: a reader holds the retired file, its columns differ, or a count disagrees."""
+    """An earlier build's file brought up to date at `target`: the file of `earlier` copied
+    (or its copy `copied`, made ahead: orchestration/copy_ahead.py, moved), or with `retired`,
+    moved itself (take_file). NotPatched, saying why (and no file), when it cannot be: a reader
+    holds the retired file, its columns differ, or a count disagrees."""
     tables = mart_tables(conn)
     target.unlink(missing_ok=True)
     if retired:
         take_file(conn, earlier, target)
     else:
-        shutil.copyfile(earlier.database, target)
+        if copied is not None:
+            os.replace(copied, target)
+        else:
+            shutil.copyfile(earlier.database, target)
         os.chmod(target, 0o644)
         conn.execute(f"attach {quote(str(target))} as published")
     counts = None
@@ -333,18 +344,27 @@ def write_published_copy(
     previous: Build | None = None,
     retiring: Build | None = None,
     note: Callable[[str], None] = lambda _: None,
+    copied_ahead: Callable[[Build], Path | None] = lambda _: None,
 ) -> tuple[dict[str, int], str]:
     """Write the copy at `target`, from the file of `retiring` (the build this publish deletes)
     or of `previous` when the module's rules allow: ({table: rows}, how it was written:
-    FROM_RETIRING, FROM_PREVIOUS or IN_FULL). An earlier build's file the rules allowed but
-    that could not be used is passed to `note`, with the reason (the run's log)."""
+    FROM_RETIRING, FROM_PREVIOUS or FROM_PREVIOUS_AHEAD, or IN_FULL). `copied_ahead(previous)`
+    gives a copy of the previous build's file made ahead, if there is one. An earlier build's
+    file the rules allowed but that could not be used is passed to `note`, with the reason (the
+    run's log)."""
     for earlier, retired, way in (
         (retiring, True, FROM_RETIRING),
         (previous, False, FROM_PREVIOUS),
     ):
         if can_patch(conn, earlier, storage_version):
+            copied = None if retired else copied_ahead(earlier)
+            if copied is not None:
+                way = FROM_PREVIOUS_AHEAD
             try:
-                return write_from_earlier(conn, target, earlier, build, retired=retired), way
+                counts = write_from_earlier(
+                    conn, target, earlier, build, retired=retired, copied=copied
+                )
+                return counts, way
             except NotPatched as why:
                 which = "retired" if retired else "previous"
                 note(f"the DuckDB copy was not written from the {which} build's file: {why}")

@@ -48,6 +48,15 @@ PARTIAL_SUFFIX = ".partial"
 # keeps a whole folder to read until it reconnects; older ones are deleted.
 BUILDS_KEPT = 3
 STABLE_LINKS = (PUBLISHED_DATABASE, PARQUET_DIR, CHART_FILE)
+# The storage format of a build's DuckDB file. By default the oldest DuckDB 2.0 can still write:
+# readable by every duckdb since 1.0 (June 2024), the engine inside current Metabase, DBeaver
+# and duckdb-engine releases.
+STORAGE_VERSION_ENV = "PUBLISH_STORAGE_VERSION"
+DEFAULT_STORAGE_VERSION = "v1.0.0"
+
+
+def storage_version() -> str:
+    return os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION
 
 
 def new_build_id(run_id: str, now: datetime | None = None) -> str:

@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration import build_state, chart, fingerprint
+from orchestration import build_state, chart, copy_ahead, fingerprint, snapshots
 from orchestration.locking import RunLock
 from orchestration.paths import (
     DBT_BUILD,
@@ -15,6 +15,7 @@ from orchestration.paths import (
     DBT_PROJECT_DIR,
     dbt_project_files,
     dbt_target_dir,
+    publish_dir,
 )
 
 # DBT_TARGET_PATH is dbt's own variable: honouring it here too keeps the manifest Dagster reads and
@@ -56,6 +57,16 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return LAYER_GROUPS.get(dbt_resource_props.get("schema"), "marts")
 
 
+# The publish step's asset (orchestration/publish.py), which follows this one.
+PUBLISHED = dg.AssetKey(["published", "marts"])
+
+
+def publishes(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run also publishes (its selection, else its job's, holds published/marts)."""
+    layer = context.job_def.asset_layer
+    return PUBLISHED in set(context.run.asset_selection or layer.executable_asset_keys)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -76,8 +87,11 @@ def warehouse_dbt_models(
         build_state.forget(conn)
     context.log.info(f"dbt build, {mode.name}: {mode.reason}")
     args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_INCREMENTAL_BUILD
-    # dbt works in its own process while this one waits: import the publish step's matplotlib
+    # dbt works in its own process while this one waits: import the publish step's matplotlib,
+    # and copy the file the publish step will bring up to date (orchestration/copy_ahead.py)
     chart.import_in_background()
+    if complete and not mode.full_refresh and publishes(context):
+        copy_ahead.start(publish_dir(), snapshots.storage_version())
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
     # its partial parse of the last run there and parses nothing the project did not change.
     yield from dbt.cli(args, context=context, target_path=dbt_target_dir()).stream()

@@ -22,6 +22,7 @@ import pytest
 from orchestration import build_state
 from orchestration.paths import dbt_target_dir
 from orchestration.publish import MARTS
+from orchestration.published_copy import FROM_PREVIOUS_AHEAD
 from orchestration.snapshots import current_build
 from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
 from tests.helpers import broken_build, failing_rows, source_part
@@ -172,6 +173,9 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
     modes.append(build(warehouse, raw))
     fourth = current_build(warehouse.parent / "published")
 
+    # what the copies made ahead of builds 2-3 left in the builds folder (orchestration/copy_ahead.py)
+    left = sorted(p.name for p in (warehouse.parent / "published" / "builds").glob(".*"))
+
     full = root / "full" / "warehouse.duckdb"
     full_mode = build(full, raw, dbt_ran)
     return SimpleNamespace(
@@ -195,6 +199,7 @@ def scenario(tmp_path_factory) -> SimpleNamespace:
         first_file=first_file,
         first_inodes=first_inodes,
         dbt_ran=dbt_ran,
+        left=left,
     )
 
 
@@ -240,10 +245,13 @@ def rows_apart(conn, one: str, other: str, timed: bool) -> int:
 def test_a_run_after_a_complete_build_is_incremental(scenario):
     assert scenario.modes == [
         "full, in full",
-        "incremental, from the previous build",
-        "incremental, from the previous build",
+        f"incremental, {FROM_PREVIOUS_AHEAD}",
+        f"incremental, {FROM_PREVIOUS_AHEAD}",
         "incremental, from a retired build's file",
     ]
+    # the second and third builds' files: copies of the build before, made during the dbt step,
+    # moved into the build, nothing left beside
+    assert scenario.left == []
     assert scenario.full_mode == "full, in full"
     # the first build's DuckDB file became the fourth's (moved, not copied), and its folder went
     assert scenario.fourth.database.stat().st_ino == scenario.first_file
