@@ -57,7 +57,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import generate
-from orchestration.paths import DBT_BUILD, PROJECT_ROOT, dbt_process
+from orchestration import snapshots
+from orchestration.paths import DBT_BUILD, PROJECT_ROOT, PUBLISH_DIR_ENV, dbt_process
 
 BENCH_DIR = PROJECT_ROOT / ".bench"
 CORPORA = BENCH_DIR / "corpus"
@@ -453,6 +454,9 @@ def bench_size(
     for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         stale.unlink(missing_ok=True)
     shutil.rmtree(warehouse.parent / f".{warehouse.name}.failed", ignore_errors=True)
+    # and no published build of another size: the builds a run finds are its own size's
+    # (an earlier size's would be the build a publish retires: orchestration/published_copy.py)
+    snapshots.remove_tree(Path(env[PUBLISH_DIR_ENV]))
     what = "the seed article (real)" if size == "seed" else "synthetic"
     print(f"\n{figures:,} figures in {sources:,} source folders ({what})", flush=True)
 
@@ -632,6 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "WAREHOUSE_PATH": str(work / "warehouse.duckdb"),
+        PUBLISH_DIR_ENV: str(work / "published"),  # never the folder readers use
         "DBT_PROJECT_DIR": str(project),
         "DBT_PROFILES_DIR": str(project),
         "DBT_TARGET_PATH": str(project / "target"),
