@@ -45,6 +45,21 @@ def instance_at(home: Path | str) -> Iterator[dg.DagsterInstance]:
             os.environ["DAGSTER_HOME"] = previous
 
 
+def copy_written(home: Path | str, run_id: str) -> str:
+    """How the publish step of run `run_id` wrote the published DuckDB copy (`copy_written`)."""
+    with instance_at(home) as instance:
+        records = instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+    materializations = [r.event_log_entry.asset_materialization for r in records]
+    [written] = [
+        m.metadata["copy_written"].value
+        for m in materializations
+        if m.asset_key.path == ["published", "marts"]
+    ]
+    return written
+
+
 def run_env(root: Path, raw: Path, warehouse: Path | None = None, **extra: str) -> dict[str, str]:
     """The environment `make run` and `make ui` give a run, pointed at folders under `root`.
 

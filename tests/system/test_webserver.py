@@ -7,7 +7,9 @@ import time
 import pytest
 
 from orchestration.paths import PROJECT_ROOT
+from orchestration.published_copy import FROM_PREVIOUS_AHEAD
 from tests.conftest import query
+from tests.helpers import copy_written
 from tests.system.webserver import Webserver
 from tests.system.webserver import webserver as start_webserver
 
@@ -149,6 +151,9 @@ def test_the_running_sensor_rebuilds_the_warehouse_when_a_source_is_added(webser
     )
     assert ended["status"] == "SUCCESS", run_errors(webserver, run_id) or webserver.log_tail()
     assert tags["dagster/sensor_name"] == "raw_folder_sensor"
+    # the second build: its copy is the first build's file, copied by the run's dbt step while
+    # dbt built (orchestration/copy_ahead.py), in the run worker the daemon started
+    assert copy_written(webserver.home, run_id) == FROM_PREVIOUS_AHEAD
     sources = query(
         webserver.published / "giants.duckdb", "select source_id from marts.sources order by 1"
     )
