@@ -17,9 +17,10 @@ the snapshot of the last complete, successful build:
 
 So every file of one build switches at the same instant, a reader that holds a file open keeps
 its build until it reconnects, and a killed publish leaves only a `.partial` folder that the next
-publish deletes. DuckDB resolves the symlinks and keeps a database's WAL beside the real file,
-so a read-write session on the copy leaves its WAL inside that build's own folder: it is never
-replayed onto a newer build, and it goes with its folder.
+publish deletes (as it deletes a copy of a build's file that a killed run made ahead:
+orchestration/copy_ahead.py). DuckDB resolves the symlinks and keeps a database's WAL beside
+the real file, so a read-write session on the copy leaves its WAL inside that build's own
+folder: it is never replayed onto a newer build, and it goes with its folder.
 
 Pure Python; no Dagster.
 """
