@@ -28,7 +28,7 @@ from orchestration.locking import RunLock
 from orchestration.paths import PUBLISHED_DATABASE, display, publish_dir
 from orchestration.published_copy import PATCHED_WAYS, figures_built_at, write_published_copy
 from orchestration.published_parquet import write_parquet
-from orchestration.transformation import PUBLISHED, warehouse_dbt_models
+from orchestration.transformation import PUBLISHED, run_assets, warehouse_dbt_models
 
 DATABASE_FILE = PUBLISHED_DATABASE
 CHART_FILE = snapshots.CHART_FILE
@@ -58,8 +58,7 @@ def incomplete_run(context: dg.AssetExecutionContext) -> list[str]:
     """What this run left out of a complete build: upstream assets or checks not selected."""
     assets, checks = complete_build()
     layer = context.job_def.asset_layer
-    # A run's own selection, else its job's (a job built for a subset selects only that).
-    selected = set(context.run.asset_selection or layer.executable_asset_keys)
+    selected = run_assets(context)
     selected_checks = set(context.run.asset_check_selection or layer.asset_graph.asset_check_keys)
     missing = sorted(k.to_user_string() for k in assets - selected)
     missing += sorted(k.to_user_string() for k in checks - selected_checks)

@@ -61,10 +61,11 @@ class WarehouseTranslator(DagsterDbtTranslator):
 PUBLISHED = dg.AssetKey(["published", "marts"])
 
 
-def publishes(context: dg.AssetExecutionContext) -> bool:
-    """Whether this run also publishes (its selection, else its job's, holds published/marts)."""
+def run_assets(context: dg.AssetExecutionContext) -> set[dg.AssetKey]:
+    """The assets this run materializes: its own selection, else its job's (a job built for a
+    subset selects only that)."""
     layer = context.job_def.asset_layer
-    return PUBLISHED in set(context.run.asset_selection or layer.executable_asset_keys)
+    return set(context.run.asset_selection or layer.executable_asset_keys)
 
 
 @dbt_assets(
@@ -90,7 +91,7 @@ def warehouse_dbt_models(
     # dbt works in its own process while this one waits: import the publish step's matplotlib,
     # and copy the file the publish step will bring up to date (orchestration/copy_ahead.py)
     chart.import_in_background()
-    if complete and not mode.full_refresh and publishes(context):
+    if complete and not mode.full_refresh and PUBLISHED in run_assets(context):
         copy_ahead.start(publish_dir(), snapshots.storage_version())
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds
     # its partial parse of the last run there and parses nothing the project did not change.
