@@ -1,7 +1,8 @@
 """A dbt process started ahead of the dbt step, so that its start overlaps the run's first steps.
 
-dbt spends its first seconds importing dbt-core and its adapter, before any node runs
-(benchmarks/RESULTS.md). A run starts `orchestration/bin/dbt --serve` as soon as it knows it
+dbt spends its first seconds importing dbt-core and its adapter, then building its own code
+on its first command, before any node runs (benchmarks/RESULTS.md); the server spends them
+ahead. A run starts `orchestration/bin/dbt --serve` as soon as it knows it
 will build (`make run` before it imports the definitions; a run from the UI when its resources
 are set up), and names the server's socket in $GIANTS_DBT_SERVER. The dbt step's `dbt build`
 (dagster-dbt starts orchestration/bin/dbt) then hands its command over to it instead of starting

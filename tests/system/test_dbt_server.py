@@ -12,11 +12,12 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import pytest
 
 from orchestration.dbt_server import SERVER_ENV, dbt_started_ahead, supported
 from orchestration.locking import process_running
-from orchestration.paths import DBT_PROJECT_DIR, GUARDED_DBT
+from orchestration.paths import DBT_PROJECT_DIR, GUARDED_DBT, dbt_target_dir
 from tests.helpers import children, cmdline
 
 pytestmark = pytest.mark.skipif(not supported(), reason="the dbt server runs on Linux only")
@@ -109,3 +110,37 @@ def test_the_run_stops_a_server_it_never_used():
     with dbt_started_ahead():
         server = server_pid()
     assert wait_gone(server)
+
+
+# The server's warm-up alone, in a process of its own as in the server: orchestration/bin/dbt is
+# a script, loaded here as a module.
+WARM_UP = f"""
+import importlib.machinery, importlib.util
+loader = importlib.machinery.SourceFileLoader("guarded_dbt", {str(GUARDED_DBT)!r})
+module = importlib.util.module_from_spec(importlib.util.spec_from_loader("guarded_dbt", loader))
+loader.exec_module(module)
+print(module.warm_up())
+"""
+
+
+def test_the_warm_up_parses_nothing_again_and_leaves_nothing(tmp_path):
+    """The server's `dbt parse` ahead of its command renders the profile as the run's dbt will,
+    so the project's parse serves it whole (0 files parsed again); it writes nothing but a
+    folder of its own, which it deletes; and it opens no database: a writer holds the warehouse
+    file throughout, as the run's load may."""
+    warehouse = tmp_path / "data" / "warehouse.duckdb"
+    warehouse.parent.mkdir()
+    scratch = tmp_path / "tmp"  # the warm-up's temporary folder goes here
+    scratch.mkdir()
+    target = dbt_target_dir()
+    files = lambda: {p.name: p.stat().st_mtime_ns for p in target.iterdir() if p.is_file()}  # noqa: E731
+    before = files()
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "TMPDIR": str(scratch)}
+    with duckdb.connect(str(warehouse)) as writer:
+        writer.execute("create table held as select 1 as x")
+        done = subprocess.run(
+            [sys.executable, "-c", WARM_UP], env=env, capture_output=True, text=True, timeout=WAIT
+        )
+    assert done.stdout.strip().splitlines()[-1:] == ["0"], done.stdout + done.stderr
+    assert list(scratch.iterdir()) == []
+    assert files() == before, "the warm-up wrote into the project's dbt target folder"
