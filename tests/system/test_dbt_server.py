@@ -133,7 +133,10 @@ def test_the_warm_up_parses_nothing_again_and_leaves_nothing(tmp_path):
     scratch = tmp_path / "tmp"  # the warm-up's temporary folder goes here
     scratch.mkdir()
     target = dbt_target_dir()
-    files = lambda: {p.name: p.stat().st_mtime_ns for p in target.iterdir() if p.is_file()}  # noqa: E731
+
+    def files() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in target.iterdir() if p.is_file()}
+
     before = files()
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "TMPDIR": str(scratch)}
     with duckdb.connect(str(warehouse)) as writer:
