@@ -354,7 +354,10 @@ def launch(started: float) -> int:
     """Run the job in this process and report on it; `started` is when `make run` began."""
     # Dagster, the definitions and the instance's storage make a few hundred thousand objects
     # that live as long as this process: made with the collector off, then set apart
-    # (gc.freeze), so that no full collection of the run goes through them again.
+    # (gc.freeze), so that no full collection of the run, nor the last one at exit, goes through
+    # them again. That last one still collects what the run made: it closes what a failed
+    # step's error still holds, such as a DuckDB connection, whose WAL and spill files would
+    # otherwise stay beside the warehouse.
     gc.disable()
     try:
         import dagster as dg
@@ -421,8 +424,4 @@ def launch(started: float) -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    # Everything the run wrote is closed by now: the interpreter exits without a last
-    # collection of the run's objects.
-    gc.freeze()
-    sys.exit(code)
+    sys.exit(main())

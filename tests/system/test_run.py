@@ -134,6 +134,22 @@ def test_a_read_only_folder(tmp_path, small_disk):
     assert "is read-only: set WAREHOUSE_PATH to a writable place" in line
 
 
+def test_a_run_out_of_memory_leaves_the_working_database_closed(tmp_path):
+    """A step that fails holds its DuckDB connection in its error until `make run`'s process
+    ends: the process must still close it, as Python's last collection at exit does
+    (orchestration/run.py keeps that collection), so no WAL or spill file stays beside the
+    working database."""
+    env = run_env(tmp_path, copy_raw(tmp_path / "raw"), DUCKDB_MEMORY_LIMIT="4MB")
+    result = make_run(env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Out of Memory" in error_line(result)
+    warehouse = Path(env["WAREHOUSE_PATH"])
+    assert warehouse.is_file()  # the load began: there was something to close
+    assert not warehouse.with_name(warehouse.name + ".wal").exists()
+    spilled = warehouse.with_name(warehouse.name + ".tmp")
+    assert not spilled.exists() or not any(spilled.iterdir())
+
+
 def test_a_read_only_published_folder_is_named(env, tmp_path):
     """Only the publish folder is read-only: the line names it, not a file of the venv. A
     read-only file system where one can be mounted (root writes in a folder whatever its mode),
