@@ -90,6 +90,11 @@ KNOWN_PROBLEMS = [
         "new published snapshot beside the current one) and run again",
     ),
     (
+        "Out of Memory Error",
+        "DuckDB ran out of the memory it may use ({message}): set DUCKDB_MEMORY_LIMIT higher "
+        "(3GB unless set; README, Configuration) if the machine has more free, then run again",
+    ),
+    (
         "File too large",
         "the file size limit (ulimit -f) stops writing {path}: raise it and run again",
     ),

@@ -142,7 +142,9 @@ def test_a_run_out_of_memory_leaves_the_working_database_closed(tmp_path):
     env = run_env(tmp_path, copy_raw(tmp_path / "raw"), DUCKDB_MEMORY_LIMIT="4MB")
     result = make_run(env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "Out of Memory" in error_line(result)
+    line = error_line(result)
+    assert "Out of Memory" in line
+    assert "set DUCKDB_MEMORY_LIMIT higher" in line  # what to do about it
     warehouse = Path(env["WAREHOUSE_PATH"])
     assert warehouse.is_file()  # the load began: there was something to close
     assert not warehouse.with_name(warehouse.name + ".wal").exists()
