@@ -89,8 +89,8 @@ def loaded_sources(conn, run_id: str) -> dict[str, str] | None:
             CHART,
             deps=[MARTS],
             group_name="published",
-            kinds={"matplotlib"},
-            description="A picture of each segment's revenue by company (a PNG in the same "
+            kinds={"svg"},
+            description="A picture of each segment's revenue by company (an SVG in the same "
             "snapshot, shown in this asset's metadata).",
         ),
     ],

@@ -3,7 +3,7 @@
 Readers (BI tools, `make sql`, notebooks) never open the pipeline's working database; they read
 the snapshot of the last complete, successful build:
 
-  <publish dir>/builds/<build_id>/   giants.duckdb, parquet/<mart>/*.parquet, segment_revenue.png,
+  <publish dir>/builds/<build_id>/   giants.duckdb, parquet/<mart>/*.parquet, segment_revenue.svg,
                                      build.json; files read-only, written once, never changed
                                      (a Parquet file no row of which changed is a hard link to
                                      the previous build's: orchestration/published_parquet.py;
@@ -13,7 +13,7 @@ the snapshot of the last complete, successful build:
   <publish dir>/current             a symlink to builds/<build_id>: replaced in one rename
   <publish dir>/giants.duckdb       -> current/giants.duckdb    stable paths for BI tools
   <publish dir>/parquet             -> current/parquet
-  <publish dir>/segment_revenue.png -> current/segment_revenue.png
+  <publish dir>/segment_revenue.svg -> current/segment_revenue.svg
 
 So every file of one build switches at the same instant, a reader that holds a file open keeps
 its build until it reconnects, and a killed publish leaves only a `.partial` folder that the next
@@ -43,12 +43,14 @@ BUILDS = "builds"
 CURRENT = "current"
 BUILD_INFO = "build.json"
 PARQUET_DIR = "parquet"
-CHART_FILE = "segment_revenue.png"
+CHART_FILE = "segment_revenue.svg"
 PARTIAL_SUFFIX = ".partial"
 # Earlier builds kept beside the current one: a reader that opened one just before a switch
 # keeps a whole folder to read until it reconnects; older ones are deleted.
 BUILDS_KEPT = 3
 STABLE_LINKS = (PUBLISHED_DATABASE, PARQUET_DIR, CHART_FILE)
+# Stable paths of earlier layouts, which would point at nothing once the builds they name go.
+RETIRED_LINKS = ("segment_revenue.png",)
 # The storage format of a build's DuckDB file. By default the oldest DuckDB 2.0 can still write:
 # readable by every duckdb since 1.0 (June 2024), the engine inside current Metabase, DBeaver
 # and duckdb-engine releases.
@@ -220,7 +222,8 @@ def _beyond_kept(earlier: list[str]) -> list[str]:
 def clean(publish_dir: Path, keep: str) -> list[Path]:
     """Delete what no reader may use: builds beyond the newest kept, left partial builds, and
     WAL and temporary files of earlier sessions (a read-write session's WAL in a build folder,
-    files of the layout before builds had folders of their own).
+    files of the layout before builds had folders of their own, the stable path of the chart
+    when it was a PNG).
 
     Called under the run lock, by the run that just published `keep`.
     """
@@ -240,6 +243,7 @@ def clean(publish_dir: Path, keep: str) -> list[Path]:
             with contextlib.suppress(OSError):
                 folder.chmod(0o555)
     stale_files = [*publish_dir.glob("*.wal"), *publish_dir.glob(".*.tmp")]
+    stale_files += [link for n in RETIRED_LINKS if (link := publish_dir / n).is_symlink()]
     for stale in stale_files:
         with contextlib.suppress(OSError):
             if stale.is_dir() and not stale.is_symlink():

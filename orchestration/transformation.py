@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from orchestration import build_state, chart, copy_ahead, fingerprint, snapshots
+from orchestration import build_state, copy_ahead, fingerprint, snapshots
 from orchestration.locking import RunLock
 from orchestration.paths import (
     DBT_BUILD,
@@ -88,9 +88,8 @@ def warehouse_dbt_models(
         build_state.forget(conn)
     context.log.info(f"dbt build, {mode.name}: {mode.reason}")
     args = [*DBT_BUILD, "--full-refresh"] if mode.full_refresh else DBT_INCREMENTAL_BUILD
-    # dbt works in its own process while this one waits: import the publish step's matplotlib,
-    # and copy the file the publish step will bring up to date (orchestration/copy_ahead.py)
-    chart.import_in_background()
+    # dbt works in its own process while this one waits: copy the file the publish step will
+    # bring up to date (orchestration/copy_ahead.py)
     if complete and not mode.full_refresh and PUBLISHED in run_assets(context):
         copy_ahead.start(publish_dir(), snapshots.storage_version())
     # One target folder for every run (one run at a time: orchestration/locking.py), so dbt finds

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from xml.etree import ElementTree
 
 import dagster as dg
 import duckdb
@@ -160,7 +161,7 @@ def source_part(source_id: str) -> str:
 
 
 def published_build_ids(publish_dir: Path) -> set[str]:
-    """The build id every file readers use carries: the copy's meta.build, the chart's PNG text,
+    """The build id every file readers use carries: the copy's meta.build, the chart's SVG root,
     build.json, and each Parquet file's key-value metadata. One id means one build. A Parquet
     file kept from an earlier build (a hard link: orchestration/published_parquet.py) carries
     that build's id, as build.json lists it; any other id, or a file build.json does not list
@@ -188,21 +189,15 @@ def published_build_ids(publish_dir: Path) -> set[str]:
             if path in listed and found == {listed[path]} and listed[path] <= info["build_id"]:
                 found = {info["build_id"]}
             ids |= found
-    ids.add(png_text((publish_dir / "segment_revenue.png").read_bytes()).get("build_id", ""))
+    ids.add(svg_build_id((publish_dir / "segment_revenue.svg").read_text(encoding="utf-8")))
     return ids
 
 
-def png_text(png: bytes) -> dict[str, str]:
-    """The tEXt chunks of a PNG file: {key: value}."""
-    found, at = {}, 8
-    while at < len(png):
-        length = int.from_bytes(png[at : at + 4], "big")
-        kind, data = png[at + 4 : at + 8], png[at + 8 : at + 8 + length]
-        if kind == b"tEXt":
-            key, _, value = data.partition(b"\0")
-            found[key.decode("latin-1")] = value.decode("latin-1")
-        at += 12 + length
-    return found
+def svg_build_id(svg: str) -> str:
+    """The `data-build-id` of an SVG file's root element ("" if it has none)."""
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+    return root.get("data-build-id", "")
 
 
 def dbt(args: list[str], warehouse: Path, target: Path, **run) -> subprocess.CompletedProcess:

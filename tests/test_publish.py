@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
 import dagster as dg
 import duckdb
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration import snapshots
+from orchestration.chart import SEGMENT_REVENUE_SQL
 from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
 from orchestration.published_copy import (
@@ -32,6 +34,7 @@ from tests.helpers import published_build_ids, source_part
 
 pytestmark = pytest.mark.integration
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +134,17 @@ def test_sqlalchemy_with_duckdb_engine_lists_and_reads_the_marts(published):
 
 
 def test_the_chart_is_rendered_beside_the_published_copy(published):
-    png = (published / CHART_FILE).read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    """A bar for each row of the latest year's segment revenue, named in its tooltip."""
+    svg = ElementTree.parse(published / CHART_FILE).getroot()
+    bars = [t.text for r in svg.iter(f"{SVG}rect") if (t := r.find(f"{SVG}title")) is not None]
+    latest = "select max(period_label) from marts.segment_rankings where period_type = 'year'"
+    year = query(published / DATABASE_FILE, latest)[0][0]
+    rows = query(published / DATABASE_FILE, SEGMENT_REVENUE_SQL.replace("?", f"'{year}'"))
+    assert year == "2024" and len(rows) >= 5
+    assert bars == [
+        f"{company}, {segment}: {value:,.1f} bn CNY" for segment, company, value in rows
+    ]
+    assert "Tencent Holdings, Games: 197.7 bn CNY" in bars
 
 
 HOLDER = textwrap.dedent(
@@ -282,7 +294,7 @@ def test_the_files_of_a_build_are_read_only_and_carry_its_id(published):
     assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in files)
     assert stat.S_IMODE(build.folder.stat().st_mode) == 0o555
     assert query(published / DATABASE_FILE, "select run_id, inputs_hash from meta.build")[0][1]
-    for name in ("giants.duckdb", "parquet", "segment_revenue.png", "current"):
+    for name in ("giants.duckdb", "parquet", "segment_revenue.svg", "current"):
         assert (published / name).is_symlink()
     assert [p.name for p in published.glob("*.tmp")] == []
 
@@ -314,6 +326,9 @@ def test_a_subset_run_publishes_nothing(built_warehouse, tmp_path):
 
 def test_only_the_newest_builds_are_kept_and_leftovers_go(tmp_path):
     published = tmp_path / "published"
+    published.mkdir()
+    # the stable path of the chart when it was a PNG, kept by a publish folder made before
+    (published / "segment_revenue.png").symlink_to("current/segment_revenue.png")
     ids = [f"2026010{n}T000000Z-run{n}" for n in range(1, 6)]
     for build_id in ids:
         partial = snapshots.partial_folder(published, build_id)
@@ -327,6 +342,8 @@ def test_only_the_newest_builds_are_kept_and_leftovers_go(tmp_path):
     assert kept == ids[-snapshots.BUILDS_KEPT :]
     assert os.readlink(published / "current") == f"builds/{ids[-1]}"
     assert not list(published.glob(".*.tmp"))
+    assert not (published / "segment_revenue.png").is_symlink()
+    assert (published / CHART_FILE).is_symlink()
 
 
 def test_a_part_gone_from_the_previous_build_is_written_again(built_warehouse, published, tmp_path):

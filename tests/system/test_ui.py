@@ -5,31 +5,18 @@ where apt-get exists). The screenshot lands in .artifacts/ui/ (git-ignored).
 """
 
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from orchestration.paths import PROJECT_ROOT
-from tests.system.webserver import Webserver
+from tests.system.webserver import CHROMIUM, CHROMIUM_ARGS, UI_WAIT_MS, Webserver
 from tests.system.webserver import webserver as start_webserver
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = PROJECT_ROOT / ".artifacts" / "ui" / "asset-graph.png"
 # One asset of each layer, by the name the graph shows on its node (the graph shortens names
 # longer than about 18 characters, stg_articles__figures to stg_arti…__figures: pick short ones).
 LAYERS = {"raw": "figures_rejected", "staging": "int_figures_joined", "marts": "company_segments"}
-UI_WAIT_MS = 90_000  # a guard for a slow first page load, not a measure of speed
 VIEWPORT = {"width": 1800, "height": 2600}  # tall: the layers stack top to bottom
 ZOOM_OUTS = 2  # further out, the graph draws boxes without names
 ZOOM_SETTLE_MS = 10_000

@@ -1,16 +1,19 @@
 """The real Dagster UI: launch the whole `warehouse` job over GraphQL, as its page does, and read
 the warehouse it built; then the freshness daemon reports the marts fresh."""
 
+import base64
 import shutil
 import time
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from orchestration.paths import PROJECT_ROOT
 from orchestration.published_copy import FROM_PREVIOUS_AHEAD
+from orchestration.snapshots import current_build
 from tests.conftest import query
-from tests.helpers import copy_written
-from tests.system.webserver import Webserver
+from tests.helpers import copy_written, svg_build_id
+from tests.system.webserver import CHROMIUM, CHROMIUM_ARGS, UI_WAIT_MS, Webserver
 from tests.system.webserver import webserver as start_webserver
 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
@@ -90,6 +93,31 @@ def test_materialize_all_through_graphql_builds_the_warehouse(webserver, warehou
         "where company_segment_id = 'tencent|games||2024'"
     )
     assert query(webserver.published / "giants.duckdb", sql) == [(197.7,)]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing: see test_ui.py")
+def test_the_chart_shows_in_the_assets_metadata_in_the_ui(webserver, warehouse_run):
+    """The published chart's asset page, in headless Chromium: its `chart` metadata opens as an
+    image of the build's SVG."""
+    assert warehouse_run["status"] == "SUCCESS"
+    build_id = current_build(webserver.published).build_id
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(UI_WAIT_MS)
+            webserver.graphql("mutation { setNuxSeen }")  # no first-visit dialog over the page
+            page.goto(f"{webserver.url}/assets/published/segment_revenue_chart")
+            page.get_by_text("[Show Markdown]").first.click()
+            image = page.locator('img[alt="Segment revenue by company"]').first
+            image.wait_for()
+            page.wait_for_function("i => i.complete", arg=image.element_handle())
+            src, width = image.evaluate("i => [i.src, i.naturalWidth]")
+        finally:
+            browser.close()
+    prefix = "data:image/svg+xml;base64,"
+    assert src.startswith(prefix) and width > 500
+    assert svg_build_id(base64.b64decode(src.removeprefix(prefix)).decode()) == build_id
 
 
 def test_the_freshness_daemon_reports_the_marts_fresh_after_the_build(webserver, warehouse_run):

@@ -17,6 +17,19 @@ from tests.conftest import copy_raw
 from tests.helpers import run_env
 
 SETTLE_SECONDS = "5"
+# Debian's chromium, which the browser tests drive (test_ui.py says how it is installed).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+UI_WAIT_MS = 90_000  # a guard for a slow first page load, not a measure of speed
 
 
 @dataclass
