@@ -144,9 +144,9 @@ def _copy_parts(
 ) -> list[dict]:
     """Write `rows` (a query of marts.<table>'s columns and `__part`, the index of a row's part
     in `parts`, with `parameters`) into `folder`, a file (or more) per part."""
-    staging = folder / f".{table}.writing"
+    writing = folder / f".{table}.writing"
     conn.execute(
-        f"copy ({rows}) to {quote(str(staging))} "
+        f"copy ({rows}) to {quote(str(writing))} "
         f"(format parquet, partition_by (__part), {_metadata(build_id)}, "
         "filename_pattern 'data_{i}')",
         parameters or [],
@@ -154,10 +154,10 @@ def _copy_parts(
     produced = [
         (path, part, k)
         for index, part in enumerate(parts)
-        for k, path in enumerate(sorted((staging / f"__part={index}").glob("*.parquet")))
+        for k, path in enumerate(sorted((writing / f"__part={index}").glob("*.parquet")))
     ]
     written = [(path.rename(folder / file_name(part, k)), part) for path, part, k in produced]
-    shutil.rmtree(staging)
+    shutil.rmtree(writing)
     counts = _row_counts(conn, [path for path, _ in written])
     return [
         {"file": path.name, "partition": part, "build_id": build_id, "rows": counts[path.name]}
