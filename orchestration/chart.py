@@ -30,7 +30,7 @@ COLOURS = (
 )  # fmt: skip
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 BAR, BAR_GAP, GROUP_GAP = 38, 10, 36  # pixels
-TOP, BOTTOM, PLOT_WIDTH, LEGEND_WIDTH = 56, 64, 760, 200
+TOP, BOTTOM, PLOT_WIDTH = 56, 64, 760
 
 
 def text_width(text: str, size: float) -> float:
@@ -62,7 +62,8 @@ def render_segment_revenue(
     axis_end = step * math.ceil(largest * 1.04 / step) if largest > 0 else step
     left = 24 + max(text_width(segment, 13) for segment in segments)
     height = TOP + BOTTOM + len(rows) * (BAR + BAR_GAP) + (len(segments) - 1) * GROUP_GAP
-    width = left + PLOT_WIDTH + 40 + LEGEND_WIDTH
+    # the legend: a swatch and the longest company name, right of the plot
+    width = left + PLOT_WIDTH + 40 + 30 + max(text_width(c, 11) for c in companies) + 20
 
     def x(value: float) -> float:
         return left + PLOT_WIDTH * value / axis_end
@@ -97,8 +98,9 @@ def render_segment_revenue(
             f'text-anchor="end">{escape(segment)}</text>'
         )
         for company, value in bars:
+            length = max(x(value) - left, 0.0)  # SVG draws no negative width
             out.append(
-                f'<rect x="{left:.1f}" y="{y}" width="{x(value) - left:.1f}" height="{BAR}" '
+                f'<rect x="{left:.1f}" y="{y}" width="{length:.1f}" height="{BAR}" '
                 f'fill="{colours[company]}"><title>{escape(company)}, {escape(segment)}: '
                 f"{value:,.1f} bn CNY</title></rect>"
                 f'<text x="{x(value) + 4:.1f}" y="{y + BAR / 2 + 4:.1f}" '

@@ -54,3 +54,11 @@ def test_labels_segments_and_a_legend_entry_per_company_are_escaped_text():
 )
 def test_axis_ticks_are_round_numbers(largest, step):
     assert nice_step(largest) == pytest.approx(step)
+
+
+def test_a_long_name_fits_and_a_negative_value_draws_no_bar():
+    name = "A company whose name is very long indeed, Holdings Limited"
+    root = ElementTree.fromstring(render_segment_revenue([("Games", name, -1.5)], "2024"))
+    legend = next(t for t in root.iter(f"{SVG}text") if t.text == name)
+    assert float(root.get("width")) >= float(legend.get("x")) + 0.6 * 11 * len(name)
+    assert list(bars(root).values()) == [0.0]  # SVG refuses a negative width
