@@ -127,12 +127,17 @@ def render_segment_revenue(
     return "\n".join(out) + "\n"
 
 
-def write_chart(conn, folder: Path, build_id: str) -> dict:
-    """The latest year's whole-segment revenue by company, as an SVG in the build folder."""
+def latest_segment_revenue(conn) -> tuple[str | None, list[tuple[str, str, float]]]:
+    """The latest year with segment rankings, and its (segment, company, revenue) rows."""
     latest = conn.execute(
         "select max(period_label) from marts.segment_rankings where period_type = 'year'"
     ).fetchone()[0]
-    rows = conn.execute(SEGMENT_REVENUE_SQL, [latest]).fetchall() if latest else []
+    return latest, conn.execute(SEGMENT_REVENUE_SQL, [latest]).fetchall() if latest else []
+
+
+def write_chart(conn, folder: Path, build_id: str) -> dict:
+    """The latest year's whole-segment revenue by company, as an SVG in the build folder."""
+    latest, rows = latest_segment_revenue(conn)
     if not rows:
         return {"rows": 0}
     svg = render_segment_revenue(rows, latest, build_id)

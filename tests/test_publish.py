@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestration import snapshots
-from orchestration.chart import SEGMENT_REVENUE_SQL
+from orchestration.chart import latest_segment_revenue
 from orchestration.paths import PROJECT_ROOT
 from orchestration.publish import CHART_FILE, DATABASE_FILE
 from orchestration.published_copy import (
@@ -137,9 +137,8 @@ def test_the_chart_is_rendered_beside_the_published_copy(published):
     """A bar for each row of the latest year's segment revenue, named in its tooltip."""
     svg = ElementTree.parse(published / CHART_FILE).getroot()
     bars = [t.text for r in svg.iter(f"{SVG}rect") if (t := r.find(f"{SVG}title")) is not None]
-    latest = "select max(period_label) from marts.segment_rankings where period_type = 'year'"
-    year = query(published / DATABASE_FILE, latest)[0][0]
-    rows = query(published / DATABASE_FILE, SEGMENT_REVENUE_SQL.replace("?", f"'{year}'"))
+    with duckdb.connect(str(published / DATABASE_FILE), read_only=True) as conn:
+        year, rows = latest_segment_revenue(conn)
     assert year == "2024" and len(rows) >= 5
     assert bars == [
         f"{company}, {segment}: {value:,.1f} bn CNY" for segment, company, value in rows
