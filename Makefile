@@ -13,10 +13,12 @@ UV_VERSION := 0.13.9
 UV := $(CURDIR)/.tools/bin/uv
 PYTHON := $(CURDIR)/.venv/bin/python
 MANIFEST := dbt_project/target/manifest.json
+PARSE := dbt_project/target/partial_parse.msgpack
+PREPARED := dbt_project/target/.prepared
 # What dbt parses (orchestration/paths.py, dbt_project_files): a change re-parses.
 DBT_SOURCES := $(shell find $(addprefix dbt_project/,models macros seeds tests snapshots analyses) -type f 2>/dev/null) dbt_project/dbt_project.yml dbt_project/profiles.yml
 
-.PHONY: help setup run rebuild test test-fast ui sql lint clean draft check-source coverage ui-check chromium docs bench bench-ui
+.PHONY: always help setup run rebuild test test-fast ui sql lint clean draft check-source coverage ui-check chromium docs bench bench-ui
 
 help:
 	@echo "make run    set up, then build and publish the warehouse once (bin/run: same, with its exit code)"
@@ -43,7 +45,11 @@ $(UV):
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-$(MANIFEST): .venv/.synced $(DBT_SOURCES)
+# dbt's parse for the runs' profile (orchestration/prepare.py): again when a dbt file changed, when
+# the parse or the manifest is missing, or when a dbt command run by hand in dbt_project/ parsed
+# the project for a profile of its own (another WAREHOUSE_PATH) and so wrote a newer parse.
+$(PREPARED): .venv/.synced $(DBT_SOURCES) $(wildcard $(PARSE)) \
+		$(if $(and $(wildcard $(MANIFEST)),$(wildcard $(PARSE))),,always)
 	$(PYTHON) -m orchestration.prepare
 	@touch $@
 
@@ -51,7 +57,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp orchestration/dagster.yaml $@
 
-setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+setup: .venv/.synced $(PREPARED) $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
 	@$(PYTHON) -m orchestration.run

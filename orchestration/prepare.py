@@ -1,6 +1,7 @@
 """Prepare dbt for runs: `dbt parse` once, so that no run parses the project again.
 
-    python -m orchestration.prepare        (the Makefile does it when a dbt file changed)
+    python -m orchestration.prepare   (the Makefile does it when a dbt file changed, or when a dbt
+                                       command run by hand wrote a parse of its own)
 
 dagster-dbt reads `target/manifest.json` when the definitions are imported, so it must exist
 before Dagster starts. dbt also keeps its partial parse beside it; every run builds the same
