@@ -85,6 +85,11 @@ KNOWN_PROBLEMS = [
         "it (dbt parse), or run `.venv/bin/python -m orchestration.prepare`",
     ),
     (
+        "DagsterHomeNotSetError",
+        "DAGSTER_HOME is not set: `make run` and `bin/run` set it to .dagster_home/ (README, "
+        "Configuration); set it yourself to run `python -m orchestration.run` directly",
+    ),
+    (
         "No space left on device",
         "the disk of {warehouse} is full: free space (a run writes the working database and a "
         "new published snapshot beside the current one) and run again",

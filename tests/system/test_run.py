@@ -21,7 +21,7 @@ import pytest
 from orchestration.locking import held, lock_path
 from orchestration.paths import PROJECT_ROOT
 from orchestration.snapshots import current_build
-from tests.conftest import copy_raw, copy_state
+from tests.conftest import copy_raw, copy_state, prepared_target
 from tests.helpers import (
     HANG_GUARD,
     cmdline,
@@ -208,6 +208,54 @@ def test_no_manifest(tmp_path, env):
     )
     line = error_line(make_run(env, cwd=project))
     assert "the dbt manifest (dbt_project/target/manifest.json) is missing: `make run`" in line
+
+
+def test_bin_run_from_a_terminal_that_never_ran_make(tmp_path):
+    """`bin/run` in a shell with none of the Makefile's variables (no DAGSTER_HOME, no venv on
+    PATH): it sets up, builds into the project's own folders, and passes the run's exit code on.
+    A copy of the project, sharing this one's environment, so that its folders are its own."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "pyproject.toml", "uv.lock"):
+        shutil.copy2(PROJECT_ROOT / name, project / name)
+    for name in ("bin", "orchestration", "dbt_project"):
+        shutil.copytree(
+            PROJECT_ROOT / name,
+            project / name,
+            ignore=shutil.ignore_patterns("target", "logs"),
+        )
+    prepared = PROJECT_ROOT / "dbt_project" / "target"
+    prepared_target(project / "dbt_project" / "target", prepared)
+    if (prepared / ".prepared").exists():  # else `make` prepares the copy's parse itself
+        shutil.copy2(prepared / ".prepared", project / "dbt_project" / "target" / ".prepared")
+    for name in (".venv", ".tools"):
+        (project / name).symlink_to(PROJECT_ROOT / name)
+    copy_raw(project / "raw")
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p)
+    terminal = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DAGSTER", "DBT_", "WAREHOUSE", "RAW_", "PUBLISH", "MAKE", "MFLAGS"))
+    }
+    terminal["PATH"] = path
+    command = [str(project / "bin" / "run")]
+
+    first = subprocess.run(
+        command, env=terminal, capture_output=True, text=True, timeout=HANG_GUARD
+    )
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Built and published" in first.stdout
+    assert (project / "data" / "published" / "giants.duckdb").exists()
+    assert (project / ".dagster_home" / "logs" / "last_run.log").exists()
+    again = subprocess.run(
+        command, env=terminal, capture_output=True, text=True, timeout=HANG_GUARD
+    )
+    assert again.returncode == 0 and again.stdout.startswith("Nothing changed since build")
+    # the module itself, outside make and bin/run, says what is missing
+    direct = make_run({**terminal, "FORCE": "1"}, cwd=project)
+    assert direct.returncode == 2
+    assert error_line(direct).startswith("error: DAGSTER_HOME is not set: `make run` and `bin/run`")
 
 
 def test_ctrl_c_mid_run(built_env):
