@@ -17,8 +17,8 @@ two ways:
   builds kept for readers, orchestration/snapshots.py: `retiring_build`): its file is moved into
   the new build, not copied, unless a reader still holds it (DuckDB's lock on the file says so),
   and the rows that changed since are those of every build after it. Otherwise it is the
-  previous build, whose file is copied (a file copy, whatever its size: 2.4 GB at ten million
-  figures, written and flushed to disk), by the dbt step while dbt builds when the run could
+  previous build, whose file is copied (a file copy, whatever its size, written and
+  flushed to disk), by the dbt step while dbt builds when the run could
   tell it would need one (orchestration/copy_ahead.py), else here.
 
 The second way is taken when the earlier build is complete, in the same storage format, with

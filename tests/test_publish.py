@@ -195,7 +195,7 @@ def bi_queries() -> list[str]:
     return re.findall(r"```sql\n(.*?)```", bi_section(), flags=re.DOTALL)
 
 
-def test_the_readme_analyst_queries_answer_from_the_published_copy(published):
+def test_the_bi_tools_analyst_queries_answer_from_the_published_copy(published):
     copy = published / DATABASE_FILE
     leaders, growth, overseas, implied, pdd = [query(copy, sql) for sql in bi_queries()]
     assert leaders[0] == ("Games", "游戏", 1, "Tencent Holdings", 197.7, 97.2)
@@ -219,7 +219,7 @@ def test_the_readme_analyst_queries_answer_from_the_published_copy(published):
 
 
 @pytest.mark.parametrize("number", range(5))
-def test_the_readme_analyst_queries_run_in_the_duckdb_1x_cli(published, number):
+def test_the_bi_tools_analyst_queries_run_in_the_duckdb_1x_cli(published, number):
     sql = bi_queries()[number]
     result = subprocess.run(
         [str(DUCKDB_CLI), "-readonly", "-csv", str(published / DATABASE_FILE)],
@@ -231,7 +231,7 @@ def test_the_readme_analyst_queries_run_in_the_duckdb_1x_cli(published, number):
     assert len(result.stdout.splitlines()) >= 2  # a header and at least one row
 
 
-def test_the_readme_superset_uri_opens_the_copy_read_only(published):
+def test_the_bi_tools_superset_uri_opens_the_copy_read_only(published):
     (uri,) = re.findall(r"`(duckdb:////<project>/[^`]+)`", bi_section())
     engine = sa.create_engine(uri.replace("/<project>/data/published", str(published)))
     try:

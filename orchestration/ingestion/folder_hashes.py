@@ -2,7 +2,7 @@
 
 A folder's hash (`folder_files.folder_hash`) reads its contract files and its article text. The
 raw/ sensor compares every folder each tick and `make run` before each run, so without this
-module both read all of raw/ every time (benchmarks/RESULTS.md: 1.7 GB at 10^7 figures).
+module both read all of raw/ every time (what that reads at 10^7 figures: benchmarks/RESULTS.md).
 
 Each hash is kept with the identity of the paths that decide it (`folder_files.hashed_folder`):
 device, inode, type, size, and the modification and change times in ns, as `lstat` gives them.
