@@ -1,31 +1,10 @@
 """Draft a figures.csv from an article: one candidate row per number, for a curator to edit.
 
 Each number of the original-language text that can be a figure becomes a row: its value in base
-units, the clause it stands in as the verbatim quote, and guesses of company, business, segment,
-metric, measure, unit, period and qualifier from the words before it. Numbers that are not
-figures are left out: dates and times, durations, ranges (a price band), counts of companies
-(三家), names (88VIP, “澎湃OS 2”), thresholds in a definition, and page furniture (views,
-comments, 责任编辑, 点击阅读原文, page numbers). When the text has an English translation too,
-the English clause stating the same value becomes quote_en.
-
-How each guess is made, in short (raw/README.md has the walk-through):
-
-- period: the nearest period named before the number in its sentence; else the quarter, half
-  or year the paragraph's first sentence names; else the article's main period (the one it
-  names most, never after its publication date). Quarters, halves, fiscal periods, "截至 ...
-  的季度", 去年同期 and 本季度 are read by `periods.py`, fiscal ones with the company's fiscal
-  year end from `lookup_companies.csv`.
-- company: the company named last before the number (names, brands, executives); a number
-  about a company the warehouse does not cover (美团) is no row.
-- business and segment: the nearest business named before the number in its sentence
-  (`BUSINESSES`, or `lookup_businesses.csv` when the seeds have it), else the nearest segment
-  word, else what the metric implies (operating profit is the whole company's, deliveries are
-  hardware), else the section heading, else the whole company.
-- metric: the nearest metric word before the number that fits the number's unit (元 needs a
-  money metric); unit: the metric's unit from `lookup_metrics.csv` for a level, percent for
-  growth and shares, rank for a rank.
-Guesses are guesses: the note column says so, and the contract checks what the curator keeps.
-docs/drafting.md has the details and how well this works on test articles.
+units, the clause it stands in as the verbatim quote (and the English clause stating the same
+value as quote_en), and a guess of every other column. How each column is guessed, which numbers
+are left out and how well the guesses do on test articles: docs/drafting.md. The curator's loop
+around the draft: raw/README.md.
 
 This module builds the rows and writes the CSV (`python -m orchestration.figures draft`);
 `draft_text.py` prepares the text and tells figures from other numbers, `draft_guesses.py`

@@ -5,7 +5,7 @@
 -- millions of figures computing the joins and the window once is what keeps dbt build fast
 -- (benchmarks/RESULTS.md).
 --
--- Incremental by source (docs/warehouse.md, "Incremental builds"): a row carries the load of its
+-- Incremental by source (docs/operations.md, "Incremental builds"): a row carries the load of its
 -- source (loaded_at: a source reloaded is a new version of it). A run rebuilds the rows of new and
 -- changed source versions, and the other statements of every fact those rows state or stated,
 -- since a new statement changes which is the latest and whether the fact is in conflict; the
