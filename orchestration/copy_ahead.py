@@ -2,13 +2,13 @@
 
 An incremental build's publish writes its DuckDB copy from an earlier build's file
 (orchestration/published_copy.py). When no build is being retired (the second and third builds,
-while fewer than snapshots.BUILDS_KEPT are kept), that file is the current build's, copied: the whole
-file read, written and flushed to disk while the publish step waits (its size at ten million
-figures: benchmarks/RESULTS.md). A published build's file never changes, so it can be copied earlier:
-the dbt step of a run that will publish starts the copy in a thread of its own process, into
-`builds/.ahead-<build_id>.duckdb.tmp`, flushes it to disk and renames it without `.tmp` when
-complete; the publish step takes that file (waiting for the thread when it still runs) and
-copies the file itself only when there is none.
+while fewer than snapshots.BUILDS_KEPT are kept), that file is the current build's, copied: the
+whole file read, written and flushed to disk while the publish step waits (its size at ten
+million figures: benchmarks/RESULTS.md). A published build's file never changes, so it can be
+copied earlier: the dbt step of a run that will publish starts the copy in a thread of its own
+process, into `builds/.ahead-<build_id>.duckdb.tmp`, flushes it to disk and renames it without
+`.tmp` when complete; the publish step takes that file (waiting for the thread when it still
+runs) and copies the file itself only when there is none.
 
 What a run leaves (it failed, or was killed, before publishing) is deleted by the next dbt step
 that copies ahead and by every publish (`discard`; and snapshots.clean deletes every dot-file
