@@ -138,7 +138,7 @@ def kill_ui_run(stage, point: str) -> None:
     run_id = dev.launch(tags={**NO_RETRY, PAUSE_TAG: point})
 
     def worker() -> int | None:
-        tags = {t["key"]: t["value"] for t in dev.run(run_id).get("tags", [])}
+        tags = {t["key"]: t["value"] for t in dev.status(run_id).get("tags", [])}
         pid, _, owner = tags.get(PID_TAG, "").partition(":")
         return int(pid) if owner == run_id else None
 
@@ -197,7 +197,7 @@ def test_a_ui_run_whose_worker_was_killed_is_retried(stage):
     before = current_build(publish).build_id
     run_id = dev.launch()
     wait_for("dbt", env, publish, run_id, lambda: True, "dbt in the UI run", dev.log_tail)
-    tags = {t["key"]: t["value"] for t in dev.run(run_id)["tags"]}
+    tags = {t["key"]: t["value"] for t in dev.status(run_id)["tags"]}
     os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
     assert dev.wait(run_id)["status"] == "FAILURE"
     retried = dg.RunsFilter(tags={"dagster/parent_run_id": run_id})
@@ -234,7 +234,7 @@ def test_make_run_refuses_while_a_ui_run_is_in_progress(stage):
         line = error_line(make_run({**env, "FORCE": "1"}))
         assert "is in progress" in line
     finally:
-        tags = {t["key"]: t["value"] for t in dev.run(run_id)["tags"]}
+        tags = {t["key"]: t["value"] for t in dev.status(run_id)["tags"]}
         os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
         dev.wait(run_id)
 

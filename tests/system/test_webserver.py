@@ -166,7 +166,7 @@ def test_the_running_sensor_rebuilds_the_warehouse_when_a_source_is_added(webser
     while run is None and time.monotonic() < deadline:
         for tick in sensor_ticks(webserver)[1]:
             for run_id in tick["runIds"]:
-                candidate = webserver.run(run_id)
+                candidate = webserver.status(run_id)
                 tags = {tag["key"]: tag["value"] for tag in candidate["tags"]}
                 if tags.get("raw/added") == SYNTHETIC.name:
                     run = (run_id, tags)
