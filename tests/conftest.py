@@ -19,9 +19,9 @@ from orchestration.paths import (
     PROJECT_ROOT,
     RAW_DIR_ENV,
     WAREHOUSE_ENV,
-    dbt_project_files,
     dbt_target_dir,
 )
+from orchestration.prepare import PREPARED, stale
 
 # Dagster is imported where a run starts: pytest's main process under xdist runs no test and
 # starts a second sooner without it.
@@ -42,7 +42,7 @@ def prepared_target(target: Path, prepared: Path | None = None) -> Path:
     run's does."""
     prepared = prepared or dbt_target_dir()
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json"):
+    for name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json", PREPARED):
         if (prepared / name).exists():
             shutil.copy2(prepared / name, target / name)
     return target
@@ -95,9 +95,9 @@ def layer_of(item) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
-    """dagster-dbt reads target/manifest.json at import: parse once if it is missing or stale."""
-    newest = max(p.stat().st_mtime for p in dbt_project_files())
-    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < newest:
+    """dagster-dbt reads target/manifest.json at import, and every test run's dbt the parse beside
+    it: prepare them when they are missing or stale (as `make` would; for `pytest` run alone)."""
+    if stale():
         subprocess.run(
             [sys.executable, "-m", "orchestration.prepare"], cwd=PROJECT_ROOT, check=True
         )

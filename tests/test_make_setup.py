@@ -1,7 +1,8 @@
-"""`make`'s set-up prepares dbt's parse again exactly when the runs' copy of it is no longer theirs.
+"""dbt's parse is prepared again exactly when the runs' copy of it is no longer theirs.
 
 Each case asks `make -q` (which runs nothing) whether the parse is up to date, in a copy of the
-Makefile and the dbt project whose files' times the test sets.
+Makefile and the dbt project whose files' times the test sets, and `orchestration.prepare.stale`
+(what the test suite asks when pytest runs without make) the same: both must answer alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.prepare import stale
 
 PREPARED = "dbt_project/target/.prepared"
 PARSE = "dbt_project/target/partial_parse.msgpack"
@@ -47,13 +49,15 @@ def project(tmp_path) -> Path:
 
 
 def prepares(project: Path) -> bool:
-    """Whether `make setup` would prepare dbt's parse again."""
+    """Whether `make setup` would prepare dbt's parse again (and `stale` says the same)."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     result = subprocess.run(
         ["make", "-q", PREPARED], cwd=project, env=env, capture_output=True, text=True
     )
     assert result.returncode in (0, 1), result.stdout + result.stderr
-    return result.returncode == 1
+    answer = result.returncode == 1
+    assert stale(project / "dbt_project" / "target", project / "dbt_project") == answer
+    return answer
 
 
 def test_a_prepared_parse_is_kept(project):
