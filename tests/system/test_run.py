@@ -224,10 +224,8 @@ def test_bin_run_from_a_terminal_that_never_ran_make(tmp_path):
             project / name,
             ignore=shutil.ignore_patterns("target", "logs"),
         )
-    prepared = PROJECT_ROOT / "dbt_project" / "target"
-    prepared_target(project / "dbt_project" / "target", prepared)
-    if (prepared / ".prepared").exists():  # else `make` prepares the copy's parse itself
-        shutil.copy2(prepared / ".prepared", project / "dbt_project" / "target" / ".prepared")
+    # the parse and its stamp, so that `make` finds it prepared (else it prepares the copy's)
+    prepared_target(project / "dbt_project" / "target", PROJECT_ROOT / "dbt_project" / "target")
     for name in (".venv", ".tools"):
         (project / name).symlink_to(PROJECT_ROOT / name)
     copy_raw(project / "raw")
