@@ -128,15 +128,18 @@ def load_raw(
         sources = [validate_sources(changed)]
         insert_figures(conn, changed, report, loaded_at)
         # An unchanged source that shares a figure id with a changed or removed one may see
-        # its rows move between loaded and rejected (ids are unique across sources): reload it.
-        others = set(paths) - {f.source_id for f in changed}
-        neighbours = [
-            scan_folder(paths[source_id]) for source_id in _sharing_ids(conn, changed, others)
-        ]
-        if neighbours:
-            sources.append(validate_sources(neighbours))
-            _delete_sources(conn, [f.source_id for f in neighbours])
-            insert_figures(conn, neighbours, report, loaded_at)
+        # its rows move between loaded and rejected (ids are unique across sources): reload it,
+        # and in turn every source sharing an id with one reloaded so, since the check decides
+        # an id's owner among the rows it reads.
+        neighbours: list[SourceFolder] = []
+        while sharing := _sharing_ids(
+            conn, [*changed, *neighbours], set(paths) - {f.source_id for f in changed + neighbours}
+        ):
+            more = [scan_folder(paths[source_id]) for source_id in sharing]
+            sources.append(validate_sources(more))
+            _delete_sources(conn, [f.source_id for f in more])
+            insert_figures(conn, more, report, loaded_at)
+            neighbours += more
         reload = sorted([*changed, *neighbours], key=lambda f: f.source_id)
         incoming_view(conn, reload, everything=len(reload) == len(paths))
         report.rows_read = conn.execute(f"select count(*) from {INCOMING}").fetchall()[0][0]

@@ -125,6 +125,37 @@ def test_a_source_sharing_an_id_with_a_changed_one_is_reloaded_too(tmp_path):
     assert second.counts == {"sources": 2, "figures": 6, "rejected": 0}
 
 
+def test_sources_sharing_ids_in_a_chain_are_reloaded_together(tmp_path):
+    """c-source shares an id with b-source, which shares another with a-source: when c-source
+    changes, b-source is reloaded, and a-source with it, or b-source's copy of a-source's id
+    would load beside it."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
+    make_source(
+        raw, "a-source", figures=GOOD_CSV.replace("syn-002", "a-2").replace("syn-003", "a-3")
+    )
+    # b-source repeats a-source's syn-001 (rejected there) and owns x-1, which c-source repeats
+    make_source(
+        raw, "b-source", figures=GOOD_CSV.replace("syn-002", "x-1").replace("syn-003", "b-3")
+    )
+    c_figures = (
+        GOOD_CSV.replace("syn-001", "x-1").replace("syn-002", "c-2").replace("syn-003", "c-3")
+    )
+    make_source(raw, "c-source", figures=c_figures)
+    with duckdb.connect(str(warehouse)) as conn:
+        first = load_raw(conn, raw)
+        assert first.counts == {"sources": 3, "figures": 7, "rejected": 2}
+        (raw / "c-source" / "figures.csv").write_text(
+            c_figures.replace(",synthetic\n", ",edited\n"), "utf-8"
+        )
+        second = load_raw(conn, raw)
+        ((ids, distinct),) = conn.execute(
+            "select count(*), count(distinct figure_id) from raw.figures"
+        ).fetchall()
+    assert ids == distinct == 7
+    assert second.counts == {"sources": 3, "figures": 7, "rejected": 2}
+    assert second.sources_reloaded == ["a-source", "b-source", "c-source"]
+
+
 def test_a_load_that_fails_midway_keeps_the_previous_load(tmp_path, monkeypatch):
     raw, warehouse = tmp_path / "raw", tmp_path / "w.duckdb"
     make_source(raw)
