@@ -124,8 +124,7 @@ def hashed_folder(folder: Path) -> tuple[str, list[Path] | None]:
     if problem:
         return files_hash(FolderFiles(), None, problem), None
     files = contract_files(folder)
-    entry = text_entry(files.data[SOURCE_FILE])
-    path, text, refusal = find_text(entry, folder) if entry is not None else (None, None, None)
+    entry, path, text, refusal = named_text(folder, files)
     digest = files_hash(files, text)
     paths = [folder, *(folder / name for name in CONTRACT_FILES)]
     if files.refused or refusal is not None:
@@ -136,6 +135,20 @@ def hashed_folder(folder: Path) -> tuple[str, list[Path] | None]:
             return digest, None
         paths += [*roots, path]
     return digest, paths
+
+
+# (entry, path, bytes, refusal) of the text a source.yaml names.
+NamedText = tuple[str | None, Path | None, bytes | None, str | None]
+
+
+def named_text(folder: Path, files: FolderFiles) -> NamedText:
+    """(entry, path, bytes, refusal) of the text source.yaml names, as a folder's hash counts it:
+    the loader's hash (`scan_folder`) and `folder_hash` take it from here, whatever else is wrong
+    with source.yaml, so that the two always agree."""
+    entry = text_entry(files.data[SOURCE_FILE])
+    if entry is None:
+        return None, None, None, None
+    return (entry, *find_text(entry, folder))
 
 
 def text_entry(source_yaml: bytes | None) -> str | None:

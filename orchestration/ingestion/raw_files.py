@@ -34,9 +34,11 @@ from orchestration.ingestion.folder_files import (
     FIGURES_FILE,
     SOURCE_FILE,
     FolderFiles,
+    NamedText,
     contract_files,
     files_hash,
     find_text,
+    named_text,
     refused_folder,
 )
 from orchestration.ingestion.python_csv import header_problem, read_figures_file
@@ -141,8 +143,9 @@ def scan_folder(folder: Path) -> SourceFolder:
         source.reject(None, problem)
         return source
     files = contract_files(folder)
-    text = _read_metadata(source, files)
-    source.file_hash = files_hash(files, text)
+    text = named_text(folder, files)
+    source.file_hash = files_hash(files, text[2])
+    _read_metadata(source, files, text)
     if source.problem is None:
         _check_exclusions(source, files)
     if source.problem is None and FIGURES_FILE in files.refused:
@@ -173,8 +176,9 @@ def _inspect_figures(source: SourceFolder, files: FolderFiles) -> None:
     source.records = records
 
 
-def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
-    """source.yaml into `source.metadata`, or `source.problem`; the text's bytes for the hash."""
+def _read_metadata(source: SourceFolder, files: FolderFiles, text: NamedText) -> None:
+    """source.yaml into `source.metadata`, or `source.problem`; `text` is what the folder's
+    hash read of the text it names (folder_files.named_text)."""
     data = files.data[SOURCE_FILE]
 
     def where() -> str:  # only a problem needs it: shown() resolves the folder
@@ -182,69 +186,71 @@ def _read_metadata(source: SourceFolder, files: FolderFiles) -> bytes | None:
 
     if SOURCE_FILE in files.refused:
         source.problem = (files.refused[SOURCE_FILE], None)
-        return None
+        return
     if data is None:
         source.problem = (
             f"{where()} is missing: every source folder needs one (raw/README.md)",
             None,
         )
-        return None
+        return
     try:
         parsed = strict_yaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
         source.problem = (f"{where()} is not UTF-8 ({error.reason}): save it as UTF-8", None)
-        return None
+        return
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         source.problem = (f"{where()} is not valid YAML{at}: {problem}", None)
-        return None
+        return
     if not isinstance(parsed, dict):
         source.problem = (
             f"{where()} must be a mapping of fields (source_id: ..., publisher: ...)",
             None,
         )
-        return None
+        return
     unknown = sorted(str(key) for key in parsed if key not in SOURCE_COLUMNS)
     missing = [key for key in SOURCE_REQUIRED if parsed.get(key) in (None, "")]
     if unknown or missing:
         parts = [f"missing field {key!r}" for key in missing]
         parts += [f"unknown field {key!r}" for key in unknown]
         source.problem = (f"{where()}: {'; '.join(parts)} (fields: raw/README.md)", None)
-        return None
+        return
     try:
         metadata = {key: _text(key, parsed.get(key)) for key in SOURCE_COLUMNS}
     except ValueError as error:
         source.problem = (f"{where()}: {error}", None)
-        return None
+        return
     if metadata["source_id"] != source.folder.name:
         source.problem = (
             f"{where()}: source_id {metadata['source_id']!r} does not match its folder name "
             f"{source.folder.name!r}: rename one of them",
             None,
         )
-        return None
+        return
     source.metadata = metadata
-    return _attach_text(source)
+    _attach_text(source, text)
 
 
-def _attach_text(source: SourceFolder) -> bytes | None:
-    """Find the source's text, if this machine has it, for the verbatim quote check."""
+def _attach_text(source: SourceFolder, text: NamedText) -> None:
+    """Find the source's text, if this machine has it, for the verbatim quote check: the bytes
+    the folder's hash covers, read once."""
     entry = source.metadata.get("text")
     if not entry:
-        return None
-    path, data, refusal = find_text(entry, source.folder)
+        return
+    named, *found = text
+    path, data, refusal = found if named == entry else find_text(entry, source.folder)
     if refusal is not None:
         source.problem = (f"{shown(source.folder / SOURCE_FILE)}: {refusal}", "text")
         source.text_status = f"{refusal}: the source is rejected"
-        return data
+        return
     if path is None:
         source.text_status = (
             f"text {entry!r} not found (looked beside source.yaml and in SOURCE_TEXT_PATH): "
             "quotes not checked against it"
         )
-        return None
+        return
     try:
         source.text = parse_text(path, data)
     except UnicodeDecodeError as error:
@@ -254,9 +260,8 @@ def _attach_text(source: SourceFolder) -> bytes | None:
             "save it as UTF-8",
             "text",
         )
-        return data
+        return
     source.text_status = f"quotes checked against {shown(path)}"
-    return data
 
 
 def _check_exclusions(source: SourceFolder, files: FolderFiles) -> None:

@@ -187,3 +187,29 @@ def test_the_loader_reads_only_the_folders_that_changed(instance, tmp_path, monk
         ).fetchall()
     assert stored == [(folder_hash(raw / "b-source"),)]
     assert notes == [("synthesis",)]
+
+
+SOURCE_YAML = (FIXTURE / "source.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        SOURCE_YAML + "extra: field\n",  # an unknown field
+        SOURCE_YAML.replace('publisher: "Test fixtures"\n', ""),  # a missing one
+        SOURCE_YAML.replace("source_id: synthetic-2025-01-01", "source_id: another-2025"),
+        SOURCE_YAML.replace("text: article.txt", "text: [article.txt, other.txt]"),
+        SOURCE_YAML,  # nothing wrong
+    ],
+    ids=["unknown field", "missing field", "source_id mismatch", "text as a list", "valid"],
+)
+def test_the_loader_hashes_a_folder_as_make_run_and_the_sensor_do(instance, tmp_path, broken):
+    """Whatever is wrong with source.yaml, the loader's hash (recorded in the published build)
+    is the folder's hash the sensor and `make run` compare it with: else they would find the
+    folder changed after every build, and build again and again."""
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse.duckdb"
+    folder = make_source(raw, yaml=broken)
+    shutil.copy(FIXTURE / "article.txt", folder)  # the text it names is on this machine
+    with duckdb.connect(str(warehouse)) as conn:
+        report = load_raw(conn, raw)
+    assert report.file_hashes == {folder.name: folder_hash(folder)}
