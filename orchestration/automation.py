@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.confine import printable
 from orchestration.ingestion.folder_files import discover
 from orchestration.ingestion.folder_hashes import FolderHashes
 from orchestration.locking import IN_PROGRESS, close_dead_runs
@@ -67,12 +68,13 @@ def settled_view(
     view, unsettled = {}, []
     kept = FolderHashes.of_instance()
     for folder in discover(raw):
+        source_id = printable(folder.name)  # as the loader records it
         if now - last_change(folder) < settle_seconds():
-            unsettled.append(folder.name)
-            if folder.name in known:
-                view[folder.name] = known[folder.name]
+            unsettled.append(source_id)
+            if source_id in known:
+                view[source_id] = known[source_id]
             continue
-        view[folder.name] = kept.hash(folder)
+        view[source_id] = kept.hash(folder)
     kept.save()
     return view, unsettled
 
@@ -102,10 +104,11 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     rows must leave) requests a run, and a build made by `make run` or the UI counts as well.
     Folders under `_` or `.` names (raw/_draft/) are never read. A folder counts only once it
     has settled (RAW_SETTLE_SECONDS, default 60, without a change). No run is requested while
-    one of the job is queued or in progress. The run key is the state of raw/ it builds, so
-    the same state is never run twice by the sensor: a run that failed on its data waits for a
-    fix of raw/, and a run whose process was killed is retried by the instance's run retries
-    (dagster.yaml).
+    one of the job is queued or in progress. The run key is the state of raw/ it builds and
+    the build it differs from, so the sensor never runs the same change twice: a run that
+    failed on its data waits for a fix of raw/, and a run whose process was killed is retried
+    by the instance's run retries (dagster.yaml). A state built before and since replaced (a
+    folder edited, then put back) is a change of another build, so it is built again.
     """
     built = current_build(publish_dir())
     published = built.sources if built else {}
@@ -126,7 +129,10 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             "again after it",
             cursor=cursor,
         )
-    state = hashlib.sha256(cursor.encode()).hexdigest()[:16]
+    # Dagster runs a run key once: the published build's id makes a return to an earlier
+    # state of raw/ a new key, where the state alone would be skipped as already run.
+    change = f"{built.build_id if built else ''}\n{cursor}"
+    state = hashlib.sha256(change.encode()).hexdigest()[:16]
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(

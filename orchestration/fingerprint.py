@@ -41,11 +41,13 @@ def dbt_project_hash(project_dir: Path = DBT_PROJECT_DIR) -> str:
 
 def source_hashes(raw: Path) -> dict[str, str]:
     """{source_id: hash of its files, its article text and the contract} for raw/ now."""
+    from orchestration.confine import printable
     from orchestration.ingestion.folder_files import discover
     from orchestration.ingestion.folder_hashes import FolderHashes
 
     kept = FolderHashes.of_instance()
-    hashes = {folder.name: kept.hash(folder) for folder in discover(raw)}
+    # keyed as the loader records a source (a name that is not UTF-8 written as \xff)
+    hashes = {printable(folder.name): kept.hash(folder) for folder in discover(raw)}
     kept.save()
     return hashes
 

@@ -5,9 +5,11 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration import fingerprint, snapshots
@@ -20,6 +22,7 @@ from orchestration.automation import (
 )
 from orchestration.definitions import defs
 from orchestration.ingestion.folder_files import folder_hash
+from orchestration.ingestion.load import load_raw
 from orchestration.locking import PID_TAG
 from orchestration.paths import PROJECT_ROOT, PUBLISH_DIR_ENV, RAW_DIR_ENV
 from tests.conftest import copy_raw, query
@@ -43,8 +46,9 @@ def raw(tmp_path, monkeypatch) -> Path:
 
 
 def publish(folder: Path, sources: dict[str, str]) -> str:
-    """A published build made from `sources` (the record the sensor compares raw/ with)."""
-    build_id = snapshots.new_build_id(f"run{len(sources)}{sorted(sources.values())[0][:4]}")
+    """A published build made from `sources` (the record the sensor compares raw/ with), with
+    an id of its own as a run's (two in one second differ)."""
+    build_id = snapshots.new_build_id(uuid.uuid4().hex)
     partial = snapshots.partial_folder(folder, build_id)
     partial.mkdir(parents=True)
     (partial / "giants.duckdb").write_bytes(b"")
@@ -134,7 +138,7 @@ def test_several_changes_in_one_tick_make_one_run_naming_each(raw):
     assert request.tags == {"raw/added": "synthetic-2025-01-01", "raw/changed": SEED}
 
 
-def test_the_run_key_is_the_state_so_the_same_state_is_not_run_twice(raw):
+def test_the_run_key_is_the_change_so_the_same_change_is_not_run_twice(raw):
     figures = raw / SEED / "figures.csv"
     original = figures.read_text(encoding="utf-8")
     figures.write_text(original + "\n", encoding="utf-8")
@@ -144,6 +148,41 @@ def test_the_run_key_is_the_state_so_the_same_state_is_not_run_twice(raw):
     assert tick().run_requests[0].run_key != first.run_requests[0].run_key
     figures.write_text(original, encoding="utf-8")
     assert not tick().run_requests  # back to what was built
+
+
+def test_a_state_built_before_is_built_again_once_another_was_published(raw, tmp_path):
+    """raw/ edited, built, then put back: the sensor requests the old state under a new key,
+    since Dagster would skip a run key it has seen (the state alone was its key before)."""
+    figures = raw / SEED / "figures.csv"
+    original = figures.read_text(encoding="utf-8")
+    figures.write_text(original + "\n", encoding="utf-8")
+    (edited,) = tick().run_requests
+    publish(tmp_path / "published", fingerprint.source_hashes(raw))  # the run built it
+    figures.write_text(original, encoding="utf-8")
+    (put_back,) = tick().run_requests
+    publish(tmp_path / "published", fingerprint.source_hashes(raw))
+    figures.write_text(original + "\n", encoding="utf-8")
+    (edited_again,) = tick().run_requests
+    assert edited_again.tags == edited.tags == {"raw/changed": SEED}
+    assert len({edited.run_key, put_back.run_key, edited_again.run_key}) == 3
+
+
+def test_a_folder_name_that_is_not_utf8_is_keyed_as_the_loader_records_it(raw, tmp_path):
+    """A folder named in another encoding (unzipped from GBK): refused by the loader, and
+    recorded under its name with the bytes written as \\xff. The sensor and `make run` key it
+    the same way, so its run can be stored and, once built, nothing is requested again."""
+    shutil.copytree(SYNTHETIC, raw / os.fsdecode(b"gbk-\xb9\xfa"))
+    result = tick()
+    (request,) = result.run_requests
+    assert request.tags == {"raw/added": "gbk-\\xb9\\xfa"}
+    json.dumps(request.tags).encode("utf-8")  # a run's tags and the cursor can be stored
+    result.cursor.encode("utf-8")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        loaded = load_raw(conn, raw).file_hashes
+    assert fingerprint.source_hashes(raw) == loaded
+    fingerprint.inputs_hash(loaded)
+    publish(tmp_path / "published", loaded)
+    assert not tick().run_requests
 
 
 def test_drafts_are_never_read(raw):
