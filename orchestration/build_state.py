@@ -61,7 +61,7 @@ def choose_mode(conn, tags: dict[str, str] | None, complete: bool, current_hash:
     if asked_for_full_refresh(tags):
         return Mode(True, "a full refresh was asked for")
     if not complete:
-        return Mode(True, "the run builds only some of the dbt models")
+        return Mode(True, "the run builds only some of the dbt models, or leaves out their tests")
     last = last_build(conn)
     if last is None:
         return Mode(True, "no complete successful build is recorded in this warehouse")

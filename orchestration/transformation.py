@@ -82,7 +82,11 @@ def warehouse_dbt_models(
     """Build and test every dbt node the run selects (seeds, staging, marts) in dependency order:
     incrementally by source on top of the last complete build, or in full (build_state.py)."""
     project = fingerprint.dbt_project_hash()
-    complete = set(context.selected_asset_keys) >= set(warehouse_dbt_models.keys)
+    # Complete: every model and every dbt test. A build whose tests were left out (the launchpad
+    # lets one untick the checks) is no base for the next, which tests only the rows it writes.
+    complete = set(context.selected_asset_keys) >= set(warehouse_dbt_models.keys) and set(
+        context.selected_asset_check_keys
+    ) >= set(warehouse_dbt_models.check_keys)
     with duckdb.get_connection() as conn:
         mode = build_state.choose_mode(conn, context.run.tags, complete, project)
         build_state.forget(conn)

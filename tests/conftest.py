@@ -129,8 +129,9 @@ def pytest_runtest_setup(item):
     LAYER["now"] = layer_of(item)
 
 
-def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:
-    """One full run of the warehouse job (every asset and check) into `warehouse`."""
+def run_warehouse(warehouse: Path, raw: Path, checks: bool = True) -> dg.ExecuteInProcessResult:
+    """One full run of the warehouse job (every asset and check) into `warehouse`; without
+    `checks`, every asset and no check, as a launch with the checks unticked runs it."""
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -140,9 +141,12 @@ def run_warehouse(warehouse: Path, raw: Path) -> dg.ExecuteInProcessResult:
     old = {key: os.environ.get(key) for key in (WAREHOUSE_ENV, RAW_DIR_ENV)}
     os.environ[WAREHOUSE_ENV], os.environ[RAW_DIR_ENV] = str(warehouse), str(raw)
     try:
-        return defs.resolve_job_def("warehouse").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-        )
+        job = defs.resolve_job_def("warehouse")
+        if not checks:
+            job = job.get_subset(
+                asset_selection=job.asset_layer.executable_asset_keys, asset_check_selection=set()
+            )
+        return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     finally:
         for key, value in old.items():
             if value is None:

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -24,7 +25,14 @@ from orchestration.paths import dbt_target_dir
 from orchestration.publish import MARTS
 from orchestration.published_copy import FROM_PREVIOUS_AHEAD
 from orchestration.snapshots import current_build
-from tests.conftest import SEED_SOURCE, copy_raw, failed_checks, query, run_warehouse
+from tests.conftest import (
+    SEED_SOURCE,
+    copy_built,
+    copy_raw,
+    failed_checks,
+    query,
+    run_warehouse,
+)
 from tests.helpers import broken_build, failing_rows, source_part
 from tests.sources import (
     FIXTURE,
@@ -484,3 +492,19 @@ def test_a_full_refresh_asked_for_rebuilds_the_same_marts(scenario, tmp_path, mo
         warehouse, "select count(distinct built_at) from intermediate.int_figures_joined"
     ) == [(1,)]
     assert differences(warehouse, scenario.full, mart_tables(scenario.full)) == {}
+
+
+def test_a_build_without_its_dbt_tests_is_no_base_for_the_next(built_warehouse, tmp_path):
+    """A run with the checks left out builds every model and tests none: it publishes nothing,
+    and records no complete build, so that the next run builds in full and tests every row
+    rather than only the rows it writes (build_state.py)."""
+    warehouse, raw = copy_built(built_warehouse, tmp_path / "copy")
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert build_state.last_build(conn) is not None  # the copy's build was complete
+    result = run_warehouse(warehouse, raw, checks=False)
+    evaluated = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert evaluated == [] and not result.success  # the publish step refuses
+    built = {m.asset_key for m in result.asset_materializations_for_node(DBT_STEP)}
+    assert dg.AssetKey(["marts", "figures"]) in built
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert build_state.last_build(conn) is None
