@@ -132,7 +132,8 @@ def kill_make_run(stage, point: str) -> None:
     assert_readers_see(publish, before)
 
 
-def kill_ui_run(stage, point: str) -> None:
+def kill_ui_run(stage, point: str, while_paused=None) -> None:
+    """A UI run killed at `point`; `while_paused()` runs first, with the run paused there."""
     env, dev, publish = stage["env"], stage["dev"], stage["publish"]
     before = current_build(publish).build_id
     run_id = dev.launch(tags={**NO_RETRY, PAUSE_TAG: point})
@@ -149,6 +150,8 @@ def kill_ui_run(stage, point: str) -> None:
         return process_running(pid)
 
     wait_for(point, env, publish, run_id, alive, f"{point} in the UI run", dev.log_tail)
+    if while_paused is not None:
+        while_paused()
     dbt = [p for p in descendants(pid) if "dbt" in cmdline(p)]
     os.kill(pid, signal.SIGKILL)
     ended = dev.wait(run_id)
@@ -182,9 +185,16 @@ def test_make_run_killed_at_every_stage_then_a_ui_run_recovers(stage):
 
 
 def test_ui_runs_killed_at_every_stage_then_make_run_recovers(stage):
+    """As above, the other way round; and while the UI run paused at the copy holds the run
+    lock, `make run` refuses at once, naming the run in progress, and writes nothing."""
     before = current_build(stage["publish"]).build_id
+
+    def make_run_refuses() -> None:
+        line = error_line(make_run({**stage["env"], "FORCE": "1"}))
+        assert "is in progress" in line
+
     for point in POINTS:
-        kill_ui_run(stage, point)
+        kill_ui_run(stage, point, make_run_refuses if point == "copy" else None)
     result = make_run({**stage["env"], "FORCE": "1"})
     assert result.returncode == 0, result.stderr
     assert_recovered(stage["publish"], before)
@@ -224,19 +234,6 @@ def test_two_make_runs_at_once_never_both_write(stage):
         assert "is in progress (run " in refused
     build = current_build(stage["publish"])
     assert published_build_ids(stage["publish"]) == {build.build_id}
-
-
-def test_make_run_refuses_while_a_ui_run_is_in_progress(stage):
-    env, dev, publish = stage["env"], stage["dev"], stage["publish"]
-    run_id = dev.launch(tags={**NO_RETRY, PAUSE_TAG: "copy"})
-    wait_for("copy", env, publish, run_id, lambda: True, "the pause", dev.log_tail)
-    try:
-        line = error_line(make_run({**env, "FORCE": "1"}))
-        assert "is in progress" in line
-    finally:
-        tags = {t["key"]: t["value"] for t in dev.status(run_id)["tags"]}
-        os.kill(int(tags[PID_TAG].split(":")[0]), signal.SIGKILL)
-        dev.wait(run_id)
 
 
 def test_ctrl_c_on_make_ui_ends_every_process_within_10_s(tmp_path):
