@@ -133,7 +133,7 @@ def kill_make_run(stage, point: str) -> None:
 
 
 def kill_ui_run(stage, point: str, while_paused=None) -> None:
-    """A UI run killed at `point`; `while_paused()` runs first, with the run paused there."""
+    """A UI run killed at `point`; `while_paused(run_id)` runs first, with the run paused there."""
     env, dev, publish = stage["env"], stage["dev"], stage["publish"]
     before = current_build(publish).build_id
     run_id = dev.launch(tags={**NO_RETRY, PAUSE_TAG: point})
@@ -151,7 +151,7 @@ def kill_ui_run(stage, point: str, while_paused=None) -> None:
 
     wait_for(point, env, publish, run_id, alive, f"{point} in the UI run", dev.log_tail)
     if while_paused is not None:
-        while_paused()
+        while_paused(run_id)
     dbt = [p for p in descendants(pid) if "dbt" in cmdline(p)]
     os.kill(pid, signal.SIGKILL)
     ended = dev.wait(run_id)
@@ -189,9 +189,9 @@ def test_ui_runs_killed_at_every_stage_then_make_run_recovers(stage):
     lock, `make run` refuses at once, naming the run in progress, and writes nothing."""
     before = current_build(stage["publish"]).build_id
 
-    def make_run_refuses() -> None:
+    def make_run_refuses(run_id: str) -> None:
         line = error_line(make_run({**stage["env"], "FORCE": "1"}))
-        assert "is in progress" in line
+        assert line.startswith("error: another run of ") and f"(run {run_id}, pid " in line
 
     for point in POINTS:
         kill_ui_run(stage, point, make_run_refuses if point == "copy" else None)
