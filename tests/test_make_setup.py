@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from orchestration.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.prepare import PREPARED as STAMP
 from orchestration.prepare import stale
 
-PREPARED = "dbt_project/target/.prepared"
+PREPARED = f"dbt_project/target/{STAMP}"
 PARSE = "dbt_project/target/partial_parse.msgpack"
 MANIFEST = "dbt_project/target/manifest.json"
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -137,18 +138,24 @@ def hashed_folder(folder: Path) -> tuple[str, list[Path] | None]:
     return digest, paths
 
 
-# (entry, path, bytes, refusal) of the text a source.yaml names.
-NamedText = tuple[str | None, Path | None, bytes | None, str | None]
+class NamedText(NamedTuple):
+    """The text a source.yaml names: its entry, where it was found (None when this machine has
+    it nowhere), its bytes (a refusal's bytes stand for a refused one) and why it was refused."""
+
+    entry: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    refusal: str | None = None
 
 
 def named_text(folder: Path, files: FolderFiles) -> NamedText:
-    """(entry, path, bytes, refusal) of the text source.yaml names, as a folder's hash counts it:
-    the loader's hash (`scan_folder`) and `folder_hash` take it from here, whatever else is wrong
-    with source.yaml, so that the two always agree."""
+    """The text source.yaml names, as a folder's hash counts it: the loader's hash
+    (`scan_folder`) and `folder_hash` take it from here, whatever else is wrong with
+    source.yaml, so that the two always agree."""
     entry = text_entry(files.data[SOURCE_FILE])
     if entry is None:
-        return None, None, None, None
-    return (entry, *find_text(entry, folder))
+        return NamedText()
+    return NamedText(entry, *find_text(entry, folder))
 
 
 def text_entry(source_yaml: bytes | None) -> str | None:

@@ -37,7 +37,6 @@ from orchestration.ingestion.folder_files import (
     NamedText,
     contract_files,
     files_hash,
-    find_text,
     named_text,
     refused_folder,
 )
@@ -144,7 +143,7 @@ def scan_folder(folder: Path) -> SourceFolder:
         return source
     files = contract_files(folder)
     text = named_text(folder, files)
-    source.file_hash = files_hash(files, text[2])
+    source.file_hash = files_hash(files, text.data)
     _read_metadata(source, files, text)
     if source.problem is None:
         _check_exclusions(source, files)
@@ -234,13 +233,12 @@ def _read_metadata(source: SourceFolder, files: FolderFiles, text: NamedText) ->
 
 
 def _attach_text(source: SourceFolder, text: NamedText) -> None:
-    """Find the source's text, if this machine has it, for the verbatim quote check: the bytes
-    the folder's hash covers, read once."""
+    """The source's text, if this machine has it, for the verbatim quote check: the bytes the
+    folder's hash read (an entry the hash cannot name, such as a list, is found nowhere)."""
     entry = source.metadata.get("text")
     if not entry:
         return
-    named, *found = text
-    path, data, refusal = found if named == entry else find_text(entry, source.folder)
+    path, data, refusal = text[1:] if text.entry == entry else (None, None, None)
     if refusal is not None:
         source.problem = (f"{shown(source.folder / SOURCE_FILE)}: {refusal}", "text")
         source.text_status = f"{refusal}: the source is rejected"
