@@ -39,12 +39,30 @@ daily_warehouse_schedule = dg.ScheduleDefinition(
 ADDED_TAG, CHANGED_TAG, REMOVED_TAG = "raw/added", "raw/changed", "raw/removed"
 SETTLE_ENV = "RAW_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 60.0
+# How often the daemon evaluates the raw/ sensor. Read when the definitions load: a change
+# takes effect when the code location is reloaded (or `make ui` restarted).
+INTERVAL_ENV = "RAW_SENSOR_INTERVAL_SECONDS"
+DEFAULT_INTERVAL_SECONDS = 30
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS]
 
 
 def settle_seconds() -> float:
     value = os.environ.get(SETTLE_ENV)
     return float(value) if value else DEFAULT_SETTLE_SECONDS
+
+
+def sensor_interval_seconds() -> int:
+    """The raw/ sensor's minimum interval: RAW_SENSOR_INTERVAL_SECONDS, whole seconds, at
+    least 1."""
+    value = os.environ.get(INTERVAL_ENV, "").strip()
+    if not value:
+        return DEFAULT_INTERVAL_SECONDS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"{INTERVAL_ENV}={value!r}: give a whole number of seconds, at least 1 "
+            f"(default {DEFAULT_INTERVAL_SECONDS})"
+        )
+    return int(value)
 
 
 def last_change(folder: Path) -> float:
@@ -90,10 +108,10 @@ def raw_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list
 
 @dg.sensor(
     job=warehouse_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=sensor_interval_seconds(),
     # On by default: a curator who drops a folder into raw/ while the UI runs expects the
     # warehouse to follow without pressing anything. It only ever requests the one job, and
-    # never while a run of it is waiting or in progress.
+    # never while any run is waiting or in progress.
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
@@ -102,13 +120,15 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     The published build records each source folder's hash (`build.json`), whoever ran it; the
     sensor compares raw/ with it, folder by folder, so a folder added, changed or removed (its
     rows must leave) requests a run, and a build made by `make run` or the UI counts as well.
-    Folders under `_` or `.` names (raw/_draft/) are never read. A folder counts only once it
-    has settled (RAW_SETTLE_SECONDS, default 60, without a change). No run is requested while
-    one of the job is queued or in progress. The run key is the state of raw/ it builds and
-    the build it differs from, so the sensor never runs the same change twice: a run that
-    failed on its data waits for a fix of raw/, and a run whose process was killed is retried
-    by the instance's run retries (dagster.yaml). A state built before and since replaced (a
-    folder edited, then put back) is a change of another build, so it is built again.
+    The daemon evaluates it every RAW_SENSOR_INTERVAL_SECONDS (default 30). Folders under `_`
+    or `.` names (raw/_draft/) are never read. A folder counts only once it has settled
+    (RAW_SETTLE_SECONDS, default 60, without a change). No run is requested while a run (of
+    this job, *Materialize all*, or a subset) is queued or in progress. The run key is the
+    state of raw/ it builds and the build it differs from, so the sensor never runs the same
+    change twice: a run that failed on its data waits for a fix of raw/, and a run whose
+    process was killed is retried by the instance's run retries (dagster.yaml). A state built
+    before and since replaced (a folder edited, then put back) is a change of another build, so
+    it is built again.
     """
     built = current_build(publish_dir())
     published = built.sources if built else {}
@@ -120,9 +140,9 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if not any(changes.values()):
         reason = f"raw/ is what build {built.build_id} was made from" if built else "raw/ is empty"
         return dg.SensorResult(skip_reason=reason + (editing if unsettled else ""), cursor=cursor)
-    waiting = context.instance.get_runs(
-        filters=dg.RunsFilter(job_name=warehouse_job.name, statuses=WAITING), limit=1
-    )
+    # Any run: besides the `warehouse` job's, *Materialize all* runs the implicit asset job and
+    # a launchpad subset a job of its own, and each of them writes the warehouse.
+    waiting = context.instance.get_runs(filters=dg.RunsFilter(statuses=WAITING), limit=1)
     if waiting:
         return dg.SensorResult(
             skip_reason=f"run {waiting[0].run_id} is queued or in progress; raw/ is compared "

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -14,10 +15,13 @@ import pytest
 
 from orchestration import fingerprint, snapshots
 from orchestration.automation import (
+    DEFAULT_INTERVAL_SECONDS,
+    INTERVAL_ENV,
     MART_FRESHNESS,
     SETTLE_ENV,
     dead_run_sensor,
     raw_folder_sensor,
+    sensor_interval_seconds,
     settled_view,
 )
 from orchestration.definitions import defs
@@ -58,16 +62,16 @@ def publish(folder: Path, sources: dict[str, str]) -> str:
     return build_id
 
 
-def stand_in_job() -> dg.JobDefinition:
-    """A job named as the warehouse job, with one step. The sensors look at runs by job name and
-    status only; a run of the real job records a planned event for each of its assets and checks
-    first, which is all these tests would time."""
+def stand_in_job(name: str = "warehouse") -> dg.JobDefinition:
+    """A job named as the warehouse job (or `name`), with one step. The sensors look at runs by
+    job name and status only; a run of the real job records a planned event for each of its
+    assets and checks first, which is all these tests would time."""
 
     @dg.asset
     def placeholder() -> None: ...
 
-    job = dg.define_asset_job("warehouse", selection=[placeholder])
-    return dg.Definitions(assets=[placeholder], jobs=[job]).resolve_job_def("warehouse")
+    job = dg.define_asset_job(name, selection=[placeholder])
+    return dg.Definitions(assets=[placeholder], jobs=[job]).resolve_job_def(name)
 
 
 def tick(cursor: str | None = None, instance=None) -> dg.SensorResult:
@@ -83,6 +87,30 @@ def test_the_sensors_are_registered_on_and_target_the_warehouse_job():
     assert defs.resolve_sensor_def("dead_run_sensor").default_status == (
         dg.DefaultSensorStatus.RUNNING
     )
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "2.5", "soon"])
+def test_a_sensor_interval_that_is_not_whole_seconds_is_refused_naming_the_variable(
+    value, monkeypatch
+):
+    monkeypatch.setenv(INTERVAL_ENV, value)
+    with pytest.raises(ValueError, match=f"^{INTERVAL_ENV}='{value}': give a whole number"):
+        sensor_interval_seconds()
+
+
+def test_the_sensor_interval_comes_from_the_environment_when_the_definitions_load(monkeypatch):
+    monkeypatch.delenv(INTERVAL_ENV, raising=False)
+    assert sensor_interval_seconds() == DEFAULT_INTERVAL_SECONDS == 30
+    code = "from orchestration.automation import raw_folder_sensor as s; print(s.minimum_interval_seconds)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, INTERVAL_ENV: "7"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "7"
 
 
 def test_raw_as_published_requests_nothing(raw):
@@ -210,10 +238,13 @@ def test_a_folder_counts_only_once_it_has_settled(raw, monkeypatch):
     assert request.tags == {"raw/added": SYNTHETIC.name, "raw/changed": SEED}
 
 
-def test_no_run_is_requested_while_one_is_queued_or_in_progress(raw):
+# The `warehouse` job (Launch run, the schedule, the sensor), and the job *Materialize all*
+# runs: each builds the warehouse.
+@pytest.mark.parametrize("job_name", ["warehouse", "__ASSET_JOB"])
+def test_no_run_is_requested_while_one_is_queued_or_in_progress(raw, job_name):
     shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
     with dg.DagsterInstance.ephemeral() as instance:
-        job = stand_in_job()
+        job = stand_in_job(job_name)
         instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
         result = tick(instance=instance)
     assert not result.run_requests
