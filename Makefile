@@ -8,6 +8,7 @@ export WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse.duckdb
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
+UI_PORT ?= 3000
 
 UV_VERSION := 0.13.9
 UV := $(CURDIR)/.tools/bin/uv
@@ -77,13 +78,13 @@ test-fast: setup
 	$(PYTHON) -m pytest -m unit -q -n auto
 
 ui: setup
-	@$(PYTHON) -m orchestration.ui -w workspace.yaml -h 127.0.0.1 -p 3000
+	@$(PYTHON) -m orchestration.ui -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 ui-check: setup chromium
-	$(PYTHON) -m pytest tests/system/test_ui.py -q -s
+	$(PYTHON) -m pytest "tests/system/test_webserver.py::test_the_asset_graph_shows_raw_staging_and_marts" -q -s
 
-# The browser check (tests/system/test_ui.py) drives Debian's chromium. Installed when missing,
-# if this is a Debian machine and we are root (CI); otherwise that one test skips and says why.
+# The browser checks (tests/system/test_webserver.py) drive Debian's chromium. Installed when missing,
+# if this is a Debian machine and we are root (CI); otherwise those tests skip and say why.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -240,12 +240,16 @@ class Dev:
 
 
 @contextlib.contextmanager
-def dagster_dev(env: dict[str, str], log: Path) -> Iterator[Dev]:
+def dagster_dev(env: dict[str, str], log: Path, through_make: bool = False) -> Iterator[Dev]:
     """`make ui`'s `dagster dev` on a free loopback port with `env` (DAGSTER_HOME and the
-    rest), in a process group of its own that is stopped on the way out, pass or fail."""
+    rest), in a process group of its own that is stopped on the way out, pass or fail; started
+    by `make ui` itself if `through_make`, else by the command its recipe runs."""
     port = free_port()
-    command = [sys.executable, "-m", "orchestration.ui", "-w", "workspace.yaml"]
-    command += ["-h", "127.0.0.1", "-p", str(port)]
+    if through_make:
+        command = ["make", "--no-print-directory", "ui", f"UI_PORT={port}"]
+    else:
+        command = [sys.executable, "-m", "orchestration.ui", "-w", "workspace.yaml"]
+        command += ["-h", "127.0.0.1", "-p", str(port)]
     started = time.monotonic()
     with log.open("ab") as out:
         process = subprocess.Popen(

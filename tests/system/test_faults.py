@@ -1,21 +1,20 @@
 """Runs killed at every stage, from `make run` and from the UI: readers keep the last build.
 
-One `dagster dev` (started as `make ui` starts it) and `make run` share a private instance,
-warehouse and raw/ under a temporary folder. Each kill is a real SIGKILL of the process that
+One `make ui` (its `dagster dev`) and `make run` share a private instance, warehouse and raw/
+under a temporary folder. Each kill is a real SIGKILL of the process that
 runs the job (`make run` itself, or the UI's run worker), at the load, during dbt, while the
 DuckDB copy is written and while the Parquet files are written (the load and the publish step
 pause there on request: orchestration/publish.py, GIANTS_PAUSE_AT). After every kill, the published files
 open and all carry the previous build's id; the next run of the other kind then succeeds with no
-step by hand, and leaves no partial build behind.
+step by hand, and leaves no partial build behind. Last, one Ctrl-C stops that `make ui` and every
+process it started.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -50,7 +49,7 @@ NO_RETRY = {"dagster/max_retries": "0"}
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
-    """A first build of the seed by `make run`, then raw/ gains a second source, and the UI."""
+    """A first build of the seed by `make run`, then raw/ gains a second source, and `make ui`."""
     root = tmp_path_factory.mktemp("faults")
     raw = copy_raw(root / "raw")
     # the sensor would rebuild on its own: a folder counts only after a day unchanged
@@ -58,7 +57,7 @@ def stage(tmp_path_factory):
     first = make_run(env)
     assert first.returncode == 0, first.stderr
     shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
-    with dagster_dev(env, root / "dagster-dev.log") as dev:
+    with dagster_dev(env, root / "dagster-dev.log", through_make=True) as dev:
         yield {"env": env, "dev": dev, "publish": Path(env["WAREHOUSE_PATH"]).parent / "published"}
 
 
@@ -236,32 +235,16 @@ def test_two_make_runs_at_once_never_both_write(stage):
     assert published_build_ids(stage["publish"]) == {build.build_id}
 
 
-def test_ctrl_c_on_make_ui_ends_every_process_within_10_s(tmp_path):
-    env = run_env(tmp_path, copy_raw(tmp_path / "raw"), RAW_SETTLE_SECONDS="86400")
-    make = subprocess.Popen(
-        ["make", "--no-print-directory", "ui"],
-        cwd=Path(__file__).resolve().parents[2],
-        env={**env, "PATH": os.environ["PATH"]},
-        stdout=(tmp_path / "ui.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-    )
-    try:
-        guard = time.monotonic() + HANG_GUARD
-        while not any("dagster_webserver" in cmdline(p) for p in descendants(make.pid)):
-            assert make.poll() is None, (tmp_path / "ui.log").read_text()
-            assert time.monotonic() < guard
-            time.sleep(0.2)
-        everything = descendants(make.pid)
-        stopped = time.monotonic()
-        os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
-        while any(process_running(p) for p in [make.pid, *everything]):
-            assert time.monotonic() - stopped < 10, [
-                cmdline(p)[:80] for p in everything if process_running(p)
-            ]
-            time.sleep(0.1)
-        print(f"make ui stopped {time.monotonic() - stopped:.1f} s after Ctrl-C")
-    finally:
-        for pid in [make.pid, *descendants(make.pid)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+def test_ctrl_c_on_make_ui_ends_every_process_within_10_s(stage):
+    """The last test of the module: Ctrl-C on the `make ui` that served the runs above."""
+    make = stage["dev"].process
+    everything = descendants(make.pid)
+    assert any("dagster_webserver" in cmdline(p) for p in everything), stage["dev"].log_tail()
+    stopped = time.monotonic()
+    os.killpg(make.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
+    while any(process_running(p) for p in [make.pid, *everything]):
+        assert time.monotonic() - stopped < 10, [
+            cmdline(p)[:80] for p in everything if process_running(p)
+        ]
+        time.sleep(0.1)
+    print(f"make ui stopped {time.monotonic() - stopped:.1f} s after Ctrl-C")

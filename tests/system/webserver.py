@@ -17,7 +17,9 @@ from tests.conftest import copy_raw
 from tests.helpers import run_env
 
 SETTLE_SECONDS = "5"
-# Debian's chromium, which the browser tests drive (test_ui.py says how it is installed).
+# The daemon looks at its sensors every 5 s at most: the raw/ sensor at each of its loops here.
+SENSOR_INTERVAL_SECONDS = "5"
+# Debian's chromium, which the browser tests drive (test_webserver.py says how it is installed).
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -48,11 +50,24 @@ class Webserver:
 
 @contextlib.contextmanager
 def webserver(folder: Path, **env: str) -> Iterator[Webserver]:
-    """`make ui`'s `dagster dev` with everything under `folder` (raw/ a copy of the seed)."""
-    raw = copy_raw(folder / "raw")
-    environment = run_env(folder, raw, **{"RAW_SETTLE_SECONDS": SETTLE_SECONDS, **env})
+    """`make ui`'s `dagster dev` with everything under `folder`. raw/ is empty while it starts,
+    so that the raw/ sensor's first look requests nothing, and holds a copy of the seed once the
+    UI is up: the first build is the one a test launches (the sensor leaves a folder alone
+    until it has settled, and then while a run is queued or in progress)."""
+    raw = folder / "raw"
+    raw.mkdir()
+    environment = run_env(
+        folder,
+        raw,
+        **{
+            "RAW_SETTLE_SECONDS": SETTLE_SECONDS,
+            "RAW_SENSOR_INTERVAL_SECONDS": SENSOR_INTERVAL_SECONDS,
+            **env,
+        },
+    )
     with dagster_dev(environment, folder / "dagster-dev.log") as dev:
         print(f"\nwebserver ready (code location loaded) in {dev.ready_s:.1f} s")
+        copy_raw(raw)
         warehouse = Path(environment["WAREHOUSE_PATH"])
         yield Webserver(
             dev=dev,
