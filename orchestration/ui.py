@@ -34,13 +34,28 @@ GRACE_SECONDS = 4.0
 
 
 def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    """Whether a process of the group still runs. A zombie (a process that ended and that its
+    parent has not waited for yet, as `dagster dev` is until `main` waits for it) does not
+    count: the kernel still signals its group, so asking the kernel alone made every stop wait
+    out the whole grace period."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc: ask the kernel
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # after the command's name: state, parent, process group, ...
+            state, _, group = stat.read_text().rsplit(")", 1)[-1].split()[:3]
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+        if int(group) == pgid and state not in ("Z", "X"):
+            return True
+    return False
 
 
 def stop_group(pgid: int, grace: float = GRACE_SECONDS) -> None:
