@@ -164,8 +164,13 @@ def raw_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     )
 
 
+# Every loop of the daemon (5 s): a run that died holds the one-run queue, and the retry of a
+# killed run worker, until it is marked. A look is one query of the runs in progress.
+DEAD_RUN_INTERVAL_SECONDS = 5
+
+
 @dg.sensor(
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=DEAD_RUN_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Marks runs whose process died mid-run as failed, so that they do not hold "
     "the one-run queue for ever; the instance then retries them (dagster.yaml).",

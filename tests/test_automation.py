@@ -84,9 +84,10 @@ def test_the_sensors_are_registered_on_and_target_the_warehouse_job():
     sensor = defs.resolve_sensor_def("raw_folder_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert sensor.job_name == "warehouse"
-    assert defs.resolve_sensor_def("dead_run_sensor").default_status == (
-        dg.DefaultSensorStatus.RUNNING
-    )
+    dead = defs.resolve_sensor_def("dead_run_sensor")
+    assert dead.default_status == dg.DefaultSensorStatus.RUNNING
+    # as often as the daemon looks at all: a dead run holds the queue until it is marked
+    assert dead.minimum_interval_seconds == 5
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "2.5", "soon"])
