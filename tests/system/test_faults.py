@@ -49,15 +49,16 @@ NO_RETRY = {"dagster/max_retries": "0"}
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
-    """A first build of the seed by `make run`, then raw/ gains a second source, and `make ui`."""
+    """A first build of the seed by `make run` while `make ui` starts, then raw/ gains a second
+    source."""
     root = tmp_path_factory.mktemp("faults")
     raw = copy_raw(root / "raw")
     # the sensor would rebuild on its own: a folder counts only after a day unchanged
     env = run_env(root, raw, RAW_SETTLE_SECONDS="86400")
-    first = make_run(env)
-    assert first.returncode == 0, first.stderr
-    shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
+    first = start_make_run(env, "first")
     with dagster_dev(env, root / "dagster-dev.log", through_make=True) as dev:
+        assert first.wait(timeout=HANG_GUARD) == 0, output(env, "first")
+        shutil.copytree(SYNTHETIC, raw / SYNTHETIC.name)
         yield {"env": env, "dev": dev, "publish": Path(env["WAREHOUSE_PATH"]).parent / "published"}
 
 

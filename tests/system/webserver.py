@@ -16,7 +16,7 @@ from orchestration.ui import Dev, dagster_dev
 from tests.conftest import copy_raw
 from tests.helpers import run_env
 
-SETTLE_SECONDS = "5"
+SETTLE_SECONDS = "2"
 # The daemon looks at its sensors every 5 s at most: the raw/ sensor at each of its loops here.
 SENSOR_INTERVAL_SECONDS = "5"
 # Debian's chromium, which the browser tests drive (test_webserver.py says how it is installed).
