@@ -83,8 +83,9 @@ ui: setup
 ui-check: setup chromium
 	$(PYTHON) -m pytest "tests/system/test_webserver.py::test_the_asset_graph_shows_raw_staging_and_marts" -q -s
 
-# The browser checks (tests/system/test_webserver.py) drive Debian's chromium. Installed when missing,
-# if this is a Debian machine and we are root (CI); otherwise those tests skip and say why.
+# The browser checks (tests/system/test_webserver.py) drive Debian's chromium. Installed when
+# missing, if this is a Debian machine and we are root (CI); otherwise those tests skip and say
+# why.
 chromium:
 	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

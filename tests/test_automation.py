@@ -63,9 +63,9 @@ def publish(folder: Path, sources: dict[str, str]) -> str:
 
 
 def stand_in_job(name: str = "warehouse") -> dg.JobDefinition:
-    """A job named as the warehouse job (or `name`), with one step. The sensors look at runs by
-    job name and status only; a run of the real job records a planned event for each of its
-    assets and checks first, which is all these tests would time."""
+    """A job named as the warehouse job (or `name`), with one step. The sensors look at a run's
+    job name, status and tags only; a run of the real job records a planned event for each of
+    its assets and checks first, which is all these tests would time."""
 
     @dg.asset
     def placeholder() -> None: ...

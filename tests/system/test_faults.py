@@ -1,12 +1,12 @@
 """Runs killed at every stage, from `make run` and from the UI: readers keep the last build.
 
 One `make ui` (its `dagster dev`) and `make run` share a private instance, warehouse and raw/
-under a temporary folder. Each kill is a real SIGKILL of the process that
-runs the job (`make run` itself, or the UI's run worker), at the load, during dbt, while the
-DuckDB copy is written and while the Parquet files are written (the load and the publish step
-pause there on request: orchestration/publish.py, GIANTS_PAUSE_AT). After every kill, the published files
-open and all carry the previous build's id; the next run of the other kind then succeeds with no
-step by hand, and leaves no partial build behind. Last, one Ctrl-C stops that `make ui` and every
+under a temporary folder. Each kill is a real SIGKILL of the process that runs the job (`make
+run` itself, or the UI's run worker), at the load, during dbt, while the DuckDB copy is written
+and while the Parquet files are written (the load and the publish step pause there on request:
+orchestration/publish.py, GIANTS_PAUSE_AT). After every kill, the published files open and all
+carry the previous build's id; the next run of the other kind then succeeds with no step by
+hand, and leaves no partial build behind. Last, one Ctrl-C stops that `make ui` and every
 process it started.
 """
 
