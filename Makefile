@@ -26,7 +26,7 @@ help:
 	@echo "make rebuild    the same as make run, but every model built anew (a full refresh)"
 	@echo "make test   set up, then run the whole test suite (unit, integration, system)"
 	@echo "make test-fast  the unit tests only: no pipeline run, under a minute"
-	@echo "make ui     the Dagster UI (assets, checks, job, schedule, sensors) on http://127.0.0.1:3000"
+	@echo "make ui     the Dagster UI (assets, checks, job, schedule, sensors) on http://127.0.0.1:3000 (UI_PORT=...)"
 	@echo "make ui-check   open the UI's asset graph in headless Chromium: .artifacts/ui/asset-graph.png"
 	@echo 'make sql Q="select * from marts.segments"   query the published snapshot, read-only'
 	@echo "make lint   ruff check and format check"
