@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from datetime import timedelta
@@ -46,23 +47,34 @@ DEFAULT_INTERVAL_SECONDS = 30
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS]
 
 
+def seconds_setting(name: str, default: float, whole: bool = False) -> float:
+    """A number of seconds from the environment variable `name` (`default` when unset):
+    whole and at least 1 if `whole`, else any finite number from 0. Anything else is refused
+    with a line naming the variable."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        number = None
+    least = 1 if whole else 0
+    if number is None or not math.isfinite(number) or number < least:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(
+            f"{name}={value!r}: give {kind} of seconds, at least {least} (default {default:g})"
+        )
+    return number
+
+
 def settle_seconds() -> float:
-    value = os.environ.get(SETTLE_ENV)
-    return float(value) if value else DEFAULT_SETTLE_SECONDS
+    """How long a folder stays unchanged before the raw/ sensor counts it: RAW_SETTLE_SECONDS."""
+    return seconds_setting(SETTLE_ENV, DEFAULT_SETTLE_SECONDS)
 
 
 def sensor_interval_seconds() -> int:
-    """The raw/ sensor's minimum interval: RAW_SENSOR_INTERVAL_SECONDS, whole seconds, at
-    least 1."""
-    value = os.environ.get(INTERVAL_ENV, "").strip()
-    if not value:
-        return DEFAULT_INTERVAL_SECONDS
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(
-            f"{INTERVAL_ENV}={value!r}: give a whole number of seconds, at least 1 "
-            f"(default {DEFAULT_INTERVAL_SECONDS})"
-        )
-    return int(value)
+    """The raw/ sensor's minimum interval: RAW_SENSOR_INTERVAL_SECONDS."""
+    return int(seconds_setting(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS, whole=True))
 
 
 def last_change(folder: Path) -> float:

@@ -22,6 +22,7 @@ from orchestration.automation import (
     dead_run_sensor,
     raw_folder_sensor,
     sensor_interval_seconds,
+    settle_seconds,
     settled_view,
 )
 from orchestration.definitions import defs
@@ -97,6 +98,13 @@ def test_a_sensor_interval_that_is_not_whole_seconds_is_refused_naming_the_varia
     monkeypatch.setenv(INTERVAL_ENV, value)
     with pytest.raises(ValueError, match=f"^{INTERVAL_ENV}='{value}': give a whole number"):
         sensor_interval_seconds()
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf"])
+def test_a_settle_time_that_is_not_seconds_is_refused_naming_the_variable(value, monkeypatch):
+    monkeypatch.setenv(SETTLE_ENV, value)
+    with pytest.raises(ValueError, match=f"^{SETTLE_ENV}='{value}': give a number of seconds"):
+        settle_seconds()
 
 
 def test_the_sensor_interval_comes_from_the_environment_when_the_definitions_load(monkeypatch):
