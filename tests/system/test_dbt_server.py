@@ -26,8 +26,16 @@ WAIT = 60  # seconds: a guard against a hang, not a measure
 
 
 def server_pid() -> int:
-    (pid,) = [p for p in children(os.getpid()) if "--serve" in cmdline(p)]
-    return pid
+    """The server this process started. Its command line reads empty for a moment after its
+    start (the kernel closes the descriptors that tell Popen the program started before it sets
+    up the new program's arguments), so it is read until it shows."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        servers = [p for p in children(os.getpid()) if "--serve" in cmdline(p)]
+        if servers or time.monotonic() > deadline:
+            (pid,) = servers
+            return pid
+        time.sleep(0.01)
 
 
 def dbt(*args: str, **popen) -> subprocess.Popen:
