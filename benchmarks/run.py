@@ -66,6 +66,7 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 DEFAULT_SIZES = "seed,100,10000,1000000,10000000"
 GENERATOR_SEED = 20241231
 GENERATOR_VERSION = generate.VERSION  # a new version, a new cached corpus
+SLOWEST_NODES = 5  # the floor row names its slowest seeds, models and tests
 SAMPLE_EVERY_S = 0.1
 BIN = Path(sys.executable).parent
 PACKAGES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "pandas", "pandera")
@@ -249,8 +250,10 @@ def floor(manifest_path: Path, database: str, summary: Path) -> None:
     }
     counts = {"seed": 0, "model": 0, "test": 0}
     failing = []
+    seconds: dict[str, float] = {}
     with duckdb.connect(database) as conn:
         for node in _order(nodes):
+            started = time.perf_counter()
             kind = node["resource_type"]
             relation = node.get("relation_name")
             if kind in ("seed", "model"):
@@ -274,7 +277,12 @@ def floor(manifest_path: Path, database: str, summary: Path) -> None:
                 if found:
                     failing.append(node["name"])
             counts[kind] += 1
-    summary.write_text(json.dumps({"built": counts, "failing_tests": failing}), encoding="utf-8")
+            seconds[node["name"]] = time.perf_counter() - started
+    slowest = dict(sorted(seconds.items(), key=lambda item: -item[1])[:SLOWEST_NODES])
+    summary.write_text(
+        json.dumps({"built": counts, "failing_tests": failing, "slowest": slowest}),
+        encoding="utf-8",
+    )
 
 
 # --- the Dagster run's steps ---------------------------------------------------------------
@@ -537,6 +545,8 @@ def bench_size(
         note = ", ".join(f"{n} {kind}s" for kind, n in built["built"].items())
         if built["failing_tests"]:
             note += f"; failing: {', '.join(built['failing_tests'])}"
+        slowest = ", ".join(f"{name} {s:.1f} s" for name, s in built["slowest"].items())
+        note += f"; slowest: {slowest}"
     rows.append(_from(least, "floor: compiled SQL, one DuckDB connection", figures, note))
 
     return rows
