@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ from orchestration.ingestion.folder_files import discover
 from orchestration.ingestion.folder_hashes import FolderHashes
 from orchestration.locking import IN_PROGRESS, close_dead_runs
 from orchestration.paths import publish_dir, raw_dir
+from orchestration.settings import seconds_setting
 from orchestration.snapshots import current_build
 
 warehouse_job = dg.define_asset_job(
@@ -45,26 +44,6 @@ DEFAULT_SETTLE_SECONDS = 60.0
 INTERVAL_ENV = "RAW_SENSOR_INTERVAL_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 30
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS]
-
-
-def seconds_setting(name: str, default: float, whole: bool = False) -> float:
-    """A number of seconds from the environment variable `name` (`default` when unset):
-    whole and at least 1 if `whole`, else any finite number from 0. Anything else is refused
-    with a line naming the variable."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value) if whole else float(value)
-    except ValueError:
-        number = None
-    least = 1 if whole else 0
-    if number is None or not math.isfinite(number) or number < least:
-        kind = "a whole number" if whole else "a number"
-        raise ValueError(
-            f"{name}={value!r}: give {kind} of seconds, at least {least} (default {default:g})"
-        )
-    return number
 
 
 def settle_seconds() -> float:

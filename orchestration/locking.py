@@ -29,6 +29,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.paths import PROJECT_ROOT, is_motherduck, warehouse_location
+from orchestration.settings import seconds_setting
 
 PID_TAG = "giants/pid"
 LOCK_WAIT_ENV = "RUN_LOCK_WAIT_SECONDS"
@@ -179,5 +180,5 @@ class RunLock(dg.ConfigurableResource):
 
 
 def run_lock_resource() -> RunLock:
-    wait = os.environ.get(LOCK_WAIT_ENV)
-    return RunLock(wait_seconds=float(wait) if wait else DEFAULT_LOCK_WAIT)
+    """The lock every run's steps require; how long a run waits for it: RUN_LOCK_WAIT_SECONDS."""
+    return RunLock(wait_seconds=seconds_setting(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT))

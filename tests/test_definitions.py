@@ -9,6 +9,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.ingestion.assets import figures_match_contract, sources_match_contract
+from orchestration.locking import DEFAULT_LOCK_WAIT, LOCK_WAIT_ENV, run_lock_resource
 from orchestration.paths import PROJECT_ROOT
 
 
@@ -52,6 +53,20 @@ def test_every_step_holds_the_run_lock():
     job = defs.resolve_implicit_global_asset_job_def()
     for node in job.graph.node_defs:
         assert "run_lock" in node.required_resource_keys, node.name
+
+
+def test_the_lock_wait_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(LOCK_WAIT_ENV, raising=False)
+    assert run_lock_resource().wait_seconds == DEFAULT_LOCK_WAIT == 3600
+    monkeypatch.setenv(LOCK_WAIT_ENV, "12.5")
+    assert run_lock_resource().wait_seconds == 12.5
+
+
+@pytest.mark.parametrize("value", ["-5", "an hour", "nan"])
+def test_a_lock_wait_that_is_not_seconds_is_refused_naming_the_variable(value, monkeypatch):
+    monkeypatch.setenv(LOCK_WAIT_ENV, value)
+    with pytest.raises(ValueError, match=f"^{LOCK_WAIT_ENV}='{value}': give a number of seconds"):
+        run_lock_resource()
 
 
 def test_the_published_snapshot_is_one_step_that_cannot_be_split():
