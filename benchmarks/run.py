@@ -545,7 +545,7 @@ def bench_size(
         note = ", ".join(f"{n} {kind}s" for kind, n in built["built"].items())
         if built["failing_tests"]:
             note += f"; failing: {', '.join(built['failing_tests'])}"
-        slowest = ", ".join(f"{name} {s:.1f} s" for name, s in built["slowest"].items())
+        slowest = ", ".join(f"{name} {s:.2f} s" for name, s in built["slowest"].items())
         note += f"; slowest: {slowest}"
     rows.append(_from(least, "floor: compiled SQL, one DuckDB connection", figures, note))
 
